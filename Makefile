@@ -26,13 +26,13 @@ lab: install
 	$(BIN)/jupyter lab --ServerApp.root_dir=. --port=$(PORT) notebooks/01_manual_gradients.ipynb
 
 test: install
-	$(BIN)/python -m pytest -n 2
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 test-fast: install  ## everything except whole-notebook runs
 	$(BIN)/python -m pytest -m "not notebook"
 
 release: install  ## regenerate release/ from source/ with nbgrader
-	$(BIN)/autograder release
+	PATH=$(abspath $(BIN)):$$PATH $(BIN)/autograder release
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -1,0 +1,68 @@
+"""Every assignment: release/ in sync with source/, no solutions leaked, check cells in the
+exercise format, and stock nbgrader gives the answered source full marks and the release zero."""
+
+from __future__ import annotations
+
+import json
+
+import nbformat
+import pytest
+
+from autograder.release import assignments, generate_release, release_problems, verify
+from autograder.strip import check_calls_are_well_formed, leaked_names, strip_expectations
+from conftest import REPO
+
+ASSIGNMENTS = assignments(REPO)
+
+
+def test_every_lecture_has_an_assignment():
+    lectures = {p.stem for p in (REPO / "notebooks").glob("*.ipynb")}
+    assert lectures == set(ASSIGNMENTS)
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_release_is_in_sync_with_source(assignment, tmp_path):
+    generate_release(assignment, REPO, release_root=tmp_path)
+    fresh = sorted(p.name for p in (tmp_path / assignment).iterdir())
+    committed = sorted(p.name for p in (REPO / "release" / assignment).iterdir())
+    assert fresh == committed
+    for name in fresh:
+        assert (tmp_path / assignment / name).read_text() == (REPO / "release" / assignment / name).read_text(), \
+            f"release/{assignment}/{name} is out of date: run `make release`"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_release_holds_no_solution_and_no_hidden_test(assignment):
+    assert release_problems(REPO / "release" / assignment) == []
+    for notebook in (REPO / "release" / assignment).glob("*.ipynb"):
+        nb = nbformat.read(notebook, as_version=4)
+        solutions = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")]
+        assert solutions and all("raise NotImplementedError()" in c.source for c in solutions if c.cell_type == "code")
+
+
+def _test_cells(assignment):
+    for notebook in (REPO / "source" / assignment).glob("*.ipynb"):
+        nb = nbformat.read(notebook, as_version=4)
+        for cell in nb.cells:
+            if cell.metadata.get("nbgrader", {}).get("grade") and cell.cell_type == "code":
+                yield cell
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_exercises_follow_the_format(assignment):
+    cells = list(_test_cells(assignment))
+    assert len(cells) >= 4, "an assignment has at least four graded exercises"
+    for cell in cells:
+        grade_id = cell.metadata["nbgrader"]["grade_id"]
+        assert cell.metadata["nbgrader"]["points"] > 0, grade_id
+        assert "### BEGIN HIDDEN TESTS" in cell.source, f"{grade_id} has no hidden checks"
+        assert check_calls_are_well_formed(cell.source) == [], grade_id
+        assert leaked_names(cell.source) == set(), \
+            f"{grade_id}: write these expected values inline in the check's keywords"
+        assert "expected=" not in strip_expectations(cell.source)
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_stock_nbgrader_gives_source_full_marks_and_release_zero(assignment):
+    scores, problems = verify(assignment, REPO)
+    assert problems == [], json.dumps(scores)
