@@ -403,10 +403,16 @@ def recording() -> bool:
 
 
 def _publish(record: dict) -> None:
+    """Send a record as display data in a kernel; print it as a JSON line elsewhere."""
     try:
+        from IPython import get_ipython
         from IPython.display import display
+        in_kernel = get_ipython() is not None
+    except ImportError:
+        in_kernel = False
+    if in_kernel:
         display({RECORD_MIME: record, "text/plain": f"[recorded] {record['check']}"}, raw=True)
-    except ImportError:  # outside IPython: print the record as a JSON line
+    else:
         import json
         print(json.dumps(record))
 

@@ -64,7 +64,8 @@ def will_i_pass(n: int = 200, label_noise: float = 0.05, pass_line: float = 1.0,
     attending every lecture makes up for a project nobody worked on, and
     half of each is just enough. Then each label is flipped with probability
     ``label_noise``: real grades are not a clean function of two numbers.
-    Raise ``pass_line`` (say to 1.4) for an imbalanced set where few pass.
+    Raise ``pass_line`` (to 1.8, say) for an imbalanced set where under a
+    fifth of the students pass.
 
     Returns:
         X: shape (n, 2), float32; column 0 is lectures attended (whole
