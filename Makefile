@@ -8,6 +8,8 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PORT   ?= 8888
+# JupyterLab refuses root unless told; containers and CI often run as root.
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 # Fixed CPU build of torch: the only torch spec that installs from the
 # local wheel instead of downloading gigabytes of CUDA packages.
 TORCH  := torch==2.13.0
@@ -23,7 +25,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 lab: install
-	$(BIN)/jupyter lab --ServerApp.root_dir=. --port=$(PORT) notebooks/01_manual_gradients.ipynb
+	$(BIN)/jupyter lab $(ROOT_FLAG) --ServerApp.root_dir=. --port=$(PORT) notebooks/01_manual_gradients.ipynb
 
 test: install
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
