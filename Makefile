@@ -13,10 +13,23 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 # Fixed CPU build of torch: the only torch spec that installs from the
 # local wheel instead of downloading gigabytes of CUDA packages.
 TORCH  := torch==2.13.0
+# Debian packages: bubblewrap sandboxes student code during grading,
+# chromium runs the browser test. Installed once, when missing.
+SYSTEM_PACKAGES := bubblewrap chromium
+SYSTEM_STAMP    := $(VENV)/.system-packages
 
 .PHONY: install lab test test-fast release notebooks clean
 
-install: $(STAMP)
+install: $(STAMP) $(SYSTEM_STAMP)
+
+$(SYSTEM_STAMP):
+	@missing=""; for cmd in bwrap chromium; do command -v $$cmd >/dev/null || missing=yes; done; \
+	if [ -n "$$missing" ]; then \
+	  sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$sudo apt-get install -y -q $(SYSTEM_PACKAGES) || \
+	  { $$sudo apt-get update -q && $$sudo apt-get install -y -q $(SYSTEM_PACKAGES); }; \
+	fi
+	@mkdir -p $(VENV) && touch $(SYSTEM_STAMP)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
