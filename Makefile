@@ -18,7 +18,7 @@ TORCH  := torch==2.13.0
 SYSTEM_PACKAGES := bubblewrap chromium
 SYSTEM_STAMP    := $(VENV)/.system-packages
 
-.PHONY: install lab test test-fast release notebooks clean
+.PHONY: install lab test test-fast release grade bench notebooks clean
 
 install: $(STAMP) $(SYSTEM_STAMP)
 
@@ -48,6 +48,14 @@ test-fast: install  ## everything except whole-notebook runs
 
 release: install  ## regenerate release/ from source/ with nbgrader
 	PATH=$(abspath $(BIN)):$$PATH $(BIN)/autograder release
+
+grade: install  ## grade submitted/ (ASSIGNMENT=name for one); with nothing submitted, the demo batch
+	@if [ -n "$$(ls -A submitted 2>/dev/null)" ]; then \
+	  PATH=$(abspath $(BIN)):$$PATH $(BIN)/autograder grade $(ASSIGNMENT); \
+	else \
+	  echo "submitted/ is empty: grading the bundled demo batch instead."; \
+	  PATH=$(abspath $(BIN)):$$PATH $(BIN)/autograder demo; \
+	fi
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

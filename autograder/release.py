@@ -30,12 +30,13 @@ def assignments(course_root: Path = COURSE_ROOT) -> list[str]:
     return sorted(p.name for p in source.iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
 
 
-def _tool_env(scratch: Path) -> dict[str, str]:
+def _tool_env(scratch: Path, db_url: str | None = None) -> dict[str, str]:
     """Environment for nbgrader subprocesses: this interpreter's tools first on PATH
-    (nbgrader runs ``alembic`` by name), a scratch gradebook, one thread per kernel."""
+    (nbgrader runs ``alembic`` by name), a gradebook (by default a scratch one),
+    one thread per kernel."""
     env = dict(os.environ)
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
-    env["COURSE_GRADEBOOK_URL"] = f"sqlite:///{scratch / 'gradebook.db'}"
+    env["COURSE_GRADEBOOK_URL"] = db_url or f"sqlite:///{scratch / 'gradebook.db'}"
     env.setdefault("COURSE_DEVICE", "cpu")
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         env[var] = "1"
@@ -43,18 +44,24 @@ def _tool_env(scratch: Path) -> dict[str, str]:
     return env
 
 
-def _nbgrader(scratch: Path, *args: str) -> subprocess.CompletedProcess:
+def _nbgrader(scratch: Path, *args: str, db_url: str | None = None) -> subprocess.CompletedProcess:
     command = [sys.executable, "-m", "nbgrader", *args]
-    result = subprocess.run(command, cwd=scratch, env=_tool_env(scratch), capture_output=True, text=True)
+    result = subprocess.run(command, cwd=scratch, env=_tool_env(scratch, db_url), capture_output=True, text=True)
     if result.returncode != 0:
         raise RuntimeError(f"`nbgrader {' '.join(args)}` failed:\n{result.stdout}\n{result.stderr}")
     return result
 
 
-def _scratch_course(assignment: str, course_root: Path, into: Path) -> Path:
-    """A minimal course: the config and one assignment's source, with the release generated."""
+def _scratch_course_files(assignment: str, course_root: Path, into: Path) -> Path:
+    """A minimal course: the config and one assignment's source."""
     shutil.copy(course_root / "nbgrader_config.py", into / "nbgrader_config.py")
     shutil.copytree(course_root / "source" / assignment, into / "source" / assignment)
+    return into
+
+
+def _scratch_course(assignment: str, course_root: Path, into: Path) -> Path:
+    """A minimal course with the release of ``assignment`` generated (in a scratch gradebook)."""
+    _scratch_course_files(assignment, course_root, into)
     _nbgrader(into, "generate_assignment", assignment, "--force")
     return into
 

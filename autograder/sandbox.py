@@ -1,0 +1,148 @@
+"""The box student code runs in: bubblewrap namespaces, an unprivileged uid, resource limits.
+
+What a grading sandbox sees and may do:
+
+- **Files**: read-only the system (``/usr``, ``/etc``), the Python interpreter,
+  its site-packages and the course's ``utils`` package; nothing else of the
+  course (not ``source/``, not the gradebook, not other submissions). It
+  writes only to its own size-limited ``/tmp`` (a fresh folder per
+  submission, deleted after) and to the folder holding its kernel's sockets.
+- **Network**: none. A network namespace of its own, so not even the host's
+  loopback is reachable.
+- **Processes**: a PID namespace of its own; a uid of its own (``60000 +
+  worker``) when the grader runs as root, so that process limits hold and the
+  files of the host are protected by ordinary permissions.
+- **Limits** per kernel (``Limits``): memory, CPU time, processes, open files,
+  file size, plus wall-clock timeouts per cell and per notebook enforced by
+  the grader, and a cap on the output it keeps.
+
+Nothing here needs Docker: only Debian's ``bubblewrap`` and ``setpriv``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import utils
+
+FIRST_SANDBOX_UID = 60000
+WARM_KERNEL_SCRIPT = Path(__file__).with_name("warm_kernel.py")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-submission limits. Defaults follow common autograder practice (PrairieLearn: ~2 GiB, 1 CPU)."""
+
+    memory_mib: int = 2048          # added on top of the warm interpreter's own address space
+    cpu_seconds: int = 600          # CPU time of one kernel, all cells together
+    processes: int = 256            # processes and threads of one sandbox
+    open_files: int = 256
+    file_size_mib: int = 64         # largest file a submission may write
+    disk_mib: int = 256             # its whole writable /tmp
+    output_kib: int = 1024          # printed output kept per notebook; the rest is dropped
+    cell_timeout_s: float = 60.0    # wall clock, one cell
+    notebook_timeout_s: float = 600.0  # wall clock, the whole notebook
+
+    def for_kernel(self, warm_address_space_mib: int) -> dict:
+        """The limits the warm server applies with setrlimit in each forked kernel."""
+        limits = asdict(self)
+        limits["address_space_mib"] = warm_address_space_mib + self.memory_mib if self.memory_mib else 0
+        return limits
+
+
+class IsolationUnavailable(RuntimeError):
+    """This machine cannot sandbox student code; the message says why and what to install."""
+
+
+def _bind_with_parents(path: Path, mode: str = "--ro-bind") -> list[str]:
+    """bwrap arguments that bind ``path`` at the same place, creating its parents traversable (0755)."""
+    args = []
+    for parent in reversed(path.parents[:-1]):  # without "/"
+        args += ["--perms", "0755", "--dir", str(parent)]
+    return args + [mode, str(path), str(path)]
+
+
+def _readable_roots() -> list[Path]:
+    """What the sandbox reads: the interpreter, its packages and the ``utils`` package, nothing more."""
+    roots = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(), Path(utils.__file__).resolve().parent}
+    for entry in sys.path:  # site-packages living outside both prefixes
+        path = Path(entry)
+        if path.name == "site-packages" and path.is_dir():
+            roots.add(path.resolve())
+    return sorted(roots, key=lambda p: len(p.parts))
+
+
+def _without_nested(paths: list[Path]) -> list[Path]:
+    kept: list[Path] = []
+    for path in paths:
+        if not any(path == k or k in path.parents for k in kept):
+            kept.append(path)
+    return kept
+
+
+def sandbox_command(worker: int, sockets: Path, limits: Limits, env: dict[str, str],
+                    devices: list[str] = ()) -> list[str]:
+    """The command line that starts the warm kernel server of worker ``worker`` in its sandbox.
+
+    ``sockets`` is the host folder shared with the grader for the kernel's unix sockets and
+    connection files; it is bound at the same path so addresses read the same on both sides.
+    """
+    system = ["--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc"]
+    for name in ("bin", "lib", "lib64", "sbin", "lib32", "libx32"):
+        link = Path("/") / name
+        if link.is_symlink():
+            system += ["--symlink", os.readlink(link), str(link)]
+        elif link.is_dir():
+            system += ["--ro-bind", str(link), str(link)]
+    readable = []
+    for root in _without_nested(_readable_roots()):
+        readable += _bind_with_parents(root)
+    readable += _bind_with_parents(WARM_KERNEL_SCRIPT)
+    command = [
+        "bwrap",
+        *([] if os.geteuid() == 0 else ["--unshare-user"]),
+        "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
+        "--die-with-parent", "--new-session", "--hostname", "grading",
+        *system, *readable,
+        "--proc", "/proc", "--dev", "/dev",
+        "--size", str(limits.disk_mib * 1024 * 1024), "--perms", "1777", "--tmpfs", "/tmp",
+        *_bind_with_parents(sockets, "--bind"),
+    ]
+    for device in devices:
+        command += ["--dev-bind", device, device]
+    command += ["--clearenv"]
+    for key, value in env.items():
+        command += ["--setenv", key, value]
+    command += ["--chdir", "/tmp", "--"]
+    if os.geteuid() == 0:
+        uid = str(FIRST_SANDBOX_UID + worker)
+        command += [shutil.which("setpriv") or "/usr/bin/setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all",
+                    "--bounding-set=-all", "--no-new-privs"]
+    command += [sys.executable, str(WARM_KERNEL_SCRIPT), "--sandboxed"]
+    return command
+
+
+def gpu_devices() -> list[str]:
+    """NVIDIA device files to pass through when grading on the GPU."""
+    return sorted(str(p) for p in Path("/dev").glob("nvidia*"))
+
+
+def isolation_problem() -> str | None:
+    """Why student code cannot be sandboxed on this machine, or None when it can."""
+    if shutil.which("bwrap") is None:
+        return "bubblewrap is not installed (Debian: apt-get install bubblewrap; `make install` does it)"
+    if os.geteuid() == 0 and shutil.which("setpriv") is None:
+        return "setpriv (util-linux) is missing: it drops student code to an unprivileged uid"
+    probe = ["bwrap", "--unshare-net", "--unshare-pid", "--ro-bind", "/", "/", "--dev", "/dev",
+             "--proc", "/proc", "--", "true"]
+    if os.geteuid() != 0:
+        probe[1:1] = ["--unshare-user"]
+    result = subprocess.run(probe, capture_output=True, text=True)
+    if result.returncode != 0:
+        return f"bubblewrap cannot create namespaces here: {result.stderr.strip() or result.returncode}"
+    return None
