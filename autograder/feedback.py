@@ -35,6 +35,8 @@ def check_line(check: dict) -> str:
     name = html.escape(check["what"])
     if check["passed"]:
         return f'<li class="pass">✓ {name}: passed</li>'
+    if not check["visible"]:
+        name += " (hidden check)"
     if check["visible"] or check.get("mistake") in ("not attempted", "missing", "raised an error"):
         text = check["message"]
     else:
@@ -43,7 +45,6 @@ def check_line(check: dict) -> str:
             text += f" Likely mistake: {check['mistake']}."
         if "Hint:" in check["message"]:
             text += " Hint:" + check["message"].split("Hint:", 1)[1]
-        name += " (hidden check)"
     return f'<li class="fail">✗ {name}: {html.escape(text)}</li>'
 
 

@@ -49,6 +49,7 @@ class WarmWorker:
         self.sockets = Path(tempfile.mkdtemp(prefix=f"autograder-worker{index}-"))
         self.process: asyncio.subprocess.Process | None = None
         self.address_space_mib = 0
+        self.sandbox_init_pid: int | None = None
         self._lock = asyncio.Lock()
         self._jobs = 0
 
@@ -65,7 +66,9 @@ class WarmWorker:
         if self.sandboxed:
             if os.geteuid() == 0:
                 os.chown(self.sockets, FIRST_SANDBOX_UID + self.index, FIRST_SANDBOX_UID + self.index)
+            info_read, info_write = os.pipe()
             command = sandbox_command(self.index, self.sockets, self.limits, self._server_env(), self.devices)
+            command[1:1] = ["--info-fd", str(info_write)]  # bubblewrap reports the sandbox's init pid there
             env = None
         else:  # explicitly allowed by the instructor: same machine, same user, no isolation
             from autograder.sandbox import WARM_KERNEL_SCRIPT
@@ -75,7 +78,10 @@ class WarmWorker:
                    "MPLCONFIGDIR": str(self.sockets / "matplotlib")}
         self.process = await asyncio.create_subprocess_exec(
             *command, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE, env=env, limit=1024 * 1024, start_new_session=True)
+            stderr=asyncio.subprocess.PIPE, env=env, limit=1024 * 1024, start_new_session=True,
+            pass_fds=(info_write,) if self.sandboxed else ())
+        if self.sandboxed:
+            os.close(info_write)
         try:
             ready = await asyncio.wait_for(self.process.stdout.readline(), STARTUP_TIMEOUT_S)
         except asyncio.TimeoutError:
@@ -90,6 +96,12 @@ class WarmWorker:
             await self.stop()
             raise WorkerDied(f"worker {self.index} did not start: {stderr.decode(errors='replace').strip()}")
         self.address_space_mib = int(json.loads(ready)["address_space_mib"])
+        if self.sandboxed:
+            try:
+                self.sandbox_init_pid = json.loads(os.read(info_read, 65536))["child-pid"]
+            except (ValueError, KeyError, OSError):
+                self.sandbox_init_pid = None
+            os.close(info_read)
         asyncio.ensure_future(self._drain_stderr())
 
     async def _drain_stderr(self) -> None:
@@ -105,6 +117,14 @@ class WarmWorker:
         return self.process is not None and self.process.returncode is None
 
     async def stop(self) -> None:
+        # Killing the sandbox's init (PID 1 inside) ends every process in the sandbox at once;
+        # killing bubblewrap's outer process alone would leave them running.
+        if self.sandbox_init_pid:
+            try:
+                os.kill(self.sandbox_init_pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.sandbox_init_pid = None
         if self.process is not None and self.process.returncode is None:
             try:
                 os.killpg(self.process.pid, signal.SIGKILL)
@@ -161,6 +181,18 @@ class WarmWorker:
             except WorkerDied:
                 pass
         await self.restart()
+
+
+async def _heartbeat(km: AsyncKernelManager, timeout_ms: int = 1000) -> bool:
+    """True if the kernel echoes a ping on its heartbeat socket."""
+    socket = km.connect_hb()
+    try:
+        await socket.send(b"ping")
+        return bool(await socket.poll(timeout_ms))
+    except zmq.ZMQError:
+        return False
+    finally:
+        socket.close(linger=0)
 
 
 class QuickReadyClient(AsyncKernelClient):
@@ -227,8 +259,9 @@ class SandboxedKernelProvisioner(KernelProvisionerBase):
         if self.exit_code is None:
             try:
                 self.exit_code = (await self.worker.request({"op": "poll", "pid": self.pid}))["exit"]
-            except WorkerDied:
-                self.exit_code = -signal.SIGKILL
+            except WorkerDied:  # the server is gone (a submission can kill it); is the kernel?
+                if not await _heartbeat(self.parent):
+                    self.exit_code = -signal.SIGKILL
         return self.exit_code
 
     async def wait(self) -> int | None:
