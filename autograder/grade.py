@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -299,10 +300,11 @@ def main(assignment: str, course_root: Path, source: Path | None, options: Optio
                 f"cannot sandbox student code on this machine: {problem}.\n"
                 "Refusing to grade. To grade anyway, without isolation (only for code you trust), "
                 "pass --unsafe-no-sandbox.")
-    batch = submissions.collect(course_root, assignment, source)
-    db_url = options.db_url or gradebook.default_db_url(course_root)
-    gradebook.register_assignment(assignment, course_root, db_url)
-    rows = asyncio.run(grade_batch(course_root, assignment, batch, options))
+    with tempfile.TemporaryDirectory(prefix="autograder-batch-") as unpacked:
+        batch = submissions.collect(course_root, assignment, source, scratch=Path(unpacked))
+        db_url = options.db_url or gradebook.default_db_url(course_root)
+        gradebook.register_assignment(assignment, course_root, db_url)
+        rows = asyncio.run(grade_batch(course_root, assignment, batch, options))
     gradebook.record_scores(db_url, assignment, rows)
     notebooks = load_notebooks(course_root, assignment)
     for row in rows:

@@ -89,7 +89,7 @@ def from_folder(root: Path, assignment: str) -> list[Submission]:
 
 
 def unpack_zip(archive: Path, into: Path) -> Path:
-    """Extract ``archive`` into ``into`` safely (no paths outside it, bounded size); return the batch root."""
+    """Extract ``archive`` into ``into`` safely (no paths outside it, bounded size); return ``into``."""
     try:
         with zipfile.ZipFile(archive) as zipped:
             members = [m for m in zipped.infolist() if not m.is_dir()]
@@ -106,10 +106,18 @@ def unpack_zip(archive: Path, into: Path) -> Path:
                     sink.write(source.read(MAX_NOTEBOOK_BYTES + 1))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as error:
         raise BatchError(f"{archive} cannot be read as a zip file: {error}") from error
-    entries = [p for p in into.iterdir() if not p.name.startswith(".") and p.name != "__MACOSX"]
-    if len(entries) == 1 and entries[0].is_dir() and not any(_is_notebook(p) for p in entries[0].iterdir()):
-        return entries[0]  # the zip wraps everything in one top folder
     return into
+
+
+def _wrapper_folder(root: Path, assignment: str) -> Path | None:
+    """The one folder an archive wraps a whole batch in, if it does (``export/<student>/...``)."""
+    entries = [p for p in root.iterdir() if not p.name.startswith(".") and p.name != "__MACOSX"]
+    if len(entries) != 1 or not entries[0].is_dir():
+        return None
+    inside = [p for p in entries[0].iterdir() if not p.name.startswith(".")]
+    student_folders = [p for p in inside if p.is_dir() and p.name != assignment]
+    flat_students = {p.name.split("_", 1)[0] for p in inside if _is_notebook(p) and "_" in p.name}
+    return entries[0] if student_folders or len(flat_students) >= 2 else None
 
 
 def collect(course_root: Path, assignment: str, source: Path | None = None,
@@ -124,5 +132,6 @@ def collect(course_root: Path, assignment: str, source: Path | None = None,
         raise BatchError(f"{source} does not exist")
     if source.is_file():
         scratch = scratch or Path(tempfile.mkdtemp(prefix="autograder-batch-"))
-        return from_folder(unpack_zip(source, scratch), assignment)
+        root = unpack_zip(source, scratch)
+        return from_folder(_wrapper_folder(root, assignment) or root, assignment)
     return from_folder(source, assignment)
