@@ -18,7 +18,7 @@ TORCH  := torch==2.13.0
 SYSTEM_PACKAGES := bubblewrap chromium
 SYSTEM_STAMP    := $(VENV)/.system-packages
 
-.PHONY: install lab test test-fast release grade bench notebooks clean
+.PHONY: install lab test test-fast release grade bench notebooks site clean
 
 install: $(STAMP) $(SYSTEM_STAMP)
 
@@ -56,6 +56,12 @@ grade: install  ## grade submitted/ (ASSIGNMENT=name for one); with nothing subm
 	  echo "submitted/ is empty: grading the bundled demo batch instead."; \
 	  PATH=$(abspath $(BIN)):$$PATH $(BIN)/autograder demo; \
 	fi
+
+site: install  ## every lecture executed and rendered to HTML in site/ (index.html lists them)
+	$(BIN)/python tools/build_site.py
+
+bench: install  ## time autograder grade against stock nbgrader autograde on a synthetic batch
+	PATH=$(abspath $(BIN)):$$PATH $(BIN)/python benchmarks/grading.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -107,17 +107,14 @@ def main(argv=None) -> int:
             with tempfile.TemporaryDirectory(prefix="autograder-demo-") as tmp:
                 batch = demo.build(course_root, Path(tmp))
                 print(f"Grading the bundled demo batch of {demo.ASSIGNMENT} ({len(list(batch.iterdir()))} students).")
-                return grading.main(demo.ASSIGNMENT, course_root, batch, options)
+                return grading.main([demo.ASSIGNMENT], course_root, batch, options)
         assignments = args.assignments or _submitted_assignments(course_root)
         if not assignments:
             print("Nothing to grade: submitted/ holds no <student>/<assignment>/ folders. "
                   "Name an assignment and pass --from PATH, or run `autograder demo`.", file=sys.stderr)
             return 2
         source = Path(args.source).resolve() if args.source else None
-        status = 0
-        for assignment in assignments:
-            status = max(status, grading.main(assignment, course_root, source, options))
-        return status
+        return grading.main(assignments, course_root, source, options)
     except (BatchError, IsolationUnavailable) as error:
         print(f"autograder: {error}", file=sys.stderr)
         return 2

@@ -257,42 +257,51 @@ async def grade_one(pool: WorkerPool, submission: submissions.Submission, notebo
 # ---------------------------------------------------------------------------
 # The batch
 
-async def grade_batch(course_root: Path, assignment: str, batch: list[submissions.Submission],
-                      options: Options) -> list[dict]:
-    notebooks = load_notebooks(course_root, assignment)
+def _grader_error(submission: submissions.Submission, notebooks: list[Notebook], error: Exception) -> dict:
+    return {"student_id": submission.student_id, "status": ["grader-error"],
+            "notes": [f"the grader could not finish this submission: {error}"], "exercises": {},
+            "notebooks": {n.name: {g: 0.0 for g in n.points} for n in notebooks},
+            "score": 0.0, "max_score": sum(sum(n.points.values()) for n in notebooks),
+            "cell_seconds": 0.0, "wall_seconds": 0.0, "reused": False}
+
+
+async def grade_batches(course_root: Path, batches: dict[str, list[submissions.Submission]],
+                        options: Options) -> dict[str, list[dict]]:
+    """Grade several assignments' batches with one pool of warm sandboxes; assignment -> sorted rows."""
     autograded = course_root / "autograded"
-    key = source_hash(course_root, assignment)
-    size = max(1, min(options.workers, len(batch)))
-    pool = WorkerPool(size, options)
-    progress = report.progress_bar(len(batch), enabled=options.progress)
+    notebooks = {a: load_notebooks(course_root, a) for a in batches}
+    keys = {a: source_hash(course_root, a) for a in batches}
+    total = sum(len(b) for b in batches.values())
+    pool = WorkerPool(max(1, min(options.workers, total)), options)
+    progress = report.progress_bar(total, enabled=options.progress)
     try:
         await pool.start()
-        await load_references(pool, notebooks, autograded / ".reference" / f"{assignment}.json", key, options.limits)
+        await asyncio.gather(*(load_references(pool, notebooks[a], autograded / ".reference" / f"{a}.json",
+                                               keys[a], options.limits) for a in batches))
 
-        async def one(submission):
+        async def one(assignment: str, submission: submissions.Submission) -> dict:
             try:
-                row = await grade_one(pool, submission, notebooks, options,
-                                      autograded / submission.student_id / assignment, key)
+                row = await grade_one(pool, submission, notebooks[assignment], options,
+                                      autograded / submission.student_id / assignment, keys[assignment])
             except (WorkerDied, OSError, RuntimeError, ValueError) as error:
-                row = {"student_id": submission.student_id, "status": ["grader-error"],
-                       "notes": [f"the grader could not finish this submission: {error}"], "exercises": {},
-                       "notebooks": {n.name: {g: 0.0 for g in n.points} for n in notebooks},
-                       "score": 0.0, "max_score": sum(sum(n.points.values()) for n in notebooks),
-                       "cell_seconds": 0.0, "wall_seconds": 0.0, "reused": False}
+                row = _grader_error(submission, notebooks[assignment], error)
             progress.update(1)
             return row
 
-        rows = await asyncio.gather(*(one(s) for s in batch))
+        jobs = [(a, s) for a, batch in batches.items() for s in batch]
+        rows = await asyncio.gather(*(one(a, s) for a, s in jobs))
     finally:
         progress.close()
         await pool.stop()
-    for row in rows:
+    by_assignment: dict[str, list[dict]] = {a: [] for a in batches}
+    for (assignment, _), row in zip(jobs, rows):
         row["status"] = row["status"] or ["ok"]
-    return sorted(rows, key=lambda r: r["student_id"])
+        by_assignment[assignment].append(row)
+    return {a: sorted(r, key=lambda row: row["student_id"]) for a, r in by_assignment.items()}
 
 
-def main(assignment: str, course_root: Path, source: Path | None, options: Options) -> int:
-    """``autograder grade``: returns the process exit code."""
+def main(assignments: list[str], course_root: Path, source: Path | None, options: Options) -> int:
+    """``autograder grade``: grade each assignment's batch and write every output; returns the exit code."""
     if options.sandboxed:
         problem = isolation_problem()
         if problem:
@@ -300,23 +309,21 @@ def main(assignment: str, course_root: Path, source: Path | None, options: Optio
                 f"cannot sandbox student code on this machine: {problem}.\n"
                 "Refusing to grade. To grade anyway, without isolation (only for code you trust), "
                 "pass --unsafe-no-sandbox.")
+    db_url = options.db_url or gradebook.default_db_url(course_root)
     with tempfile.TemporaryDirectory(prefix="autograder-batch-") as unpacked:
-        batch = submissions.collect(course_root, assignment, source, scratch=Path(unpacked))
-        db_url = options.db_url or gradebook.default_db_url(course_root)
-        gradebook.register_assignment(assignment, course_root, db_url)
-        rows = asyncio.run(grade_batch(course_root, assignment, batch, options))
-    gradebook.record_scores(db_url, assignment, rows)
-    notebooks = load_notebooks(course_root, assignment)
-    for row in rows:
-        feedback.write(course_root / "feedback" / row["student_id"] / assignment, assignment, row)
-    csv_path = report.write_csv(course_root / "grades" / f"{assignment}.csv", rows, notebooks)
-    histogram = report.write_histogram(course_root / "grades" / f"{assignment}-histogram.png", rows, assignment)
-    print(report.summary(assignment, rows, csv_path, histogram))
+        batches = {}
+        for assignment in assignments:
+            notebooks = load_notebooks(course_root, assignment)
+            batches[assignment] = submissions.collect(course_root, assignment, source,
+                                                      scratch=Path(unpacked) / assignment)
+            gradebook.register_assignment(assignment, course_root, db_url, {n.name: n.points for n in notebooks})
+        results = asyncio.run(grade_batches(course_root, batches, options))
+    for assignment, rows in results.items():
+        gradebook.record_scores(db_url, assignment, rows)
+        for row in rows:
+            feedback.write(course_root / "feedback" / row["student_id"] / assignment, assignment, row)
+        csv_path = report.write_csv(course_root / "grades" / f"{assignment}.csv", rows,
+                                    load_notebooks(course_root, assignment))
+        histogram = report.write_histogram(course_root / "grades" / f"{assignment}-histogram.png", rows, assignment)
+        print(report.summary(assignment, rows, csv_path, histogram))
     return 0
-
-
-def clean_outputs(course_root: Path, student_ids: list[str], assignment: str) -> None:
-    """Remove earlier outputs of these students for this assignment (used by tests and the demo)."""
-    for folder in ("autograded", "feedback"):
-        for student in student_ids:
-            shutil.rmtree(course_root / folder / student / assignment, ignore_errors=True)

@@ -23,8 +23,25 @@ def default_db_url(course_root: Path) -> str:
     return os.environ.get("COURSE_GRADEBOOK_URL", f"sqlite:///{course_root / 'gradebook.db'}")
 
 
-def register_assignment(assignment: str, course_root: Path, db_url: str) -> None:
-    """Put the assignment's notebooks and cells (points, checksums, sources) into the gradebook."""
+def is_registered(db_url: str, assignment: str, points: dict[str, dict[str, float]]) -> bool:
+    """True if the gradebook already holds the assignment with exactly these notebooks, test cells and points."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    try:
+        with Gradebook(db_url) as gradebook:
+            found = gradebook.find_assignment(assignment)
+            held = {nb.name: {cell.name: cell.max_score for cell in nb.grade_cells} for nb in found.notebooks}
+    except MissingEntry:
+        return False
+    return held == points
+
+
+def register_assignment(assignment: str, course_root: Path, db_url: str,
+                        points: dict[str, dict[str, float]] | None = None) -> None:
+    """Put the assignment's notebooks and cells (points, checksums, sources) into the gradebook,
+    unless it holds them already (``points``: notebook -> grade_id -> points)."""
+    if points is not None and is_registered(db_url, assignment, points):
+        return
     with tempfile.TemporaryDirectory(prefix="gradebook-") as tmp:
         scratch = _scratch_course_files(assignment, course_root, Path(tmp))
         _nbgrader(scratch, "generate_assignment", assignment, "--force", db_url=db_url)

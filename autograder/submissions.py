@@ -132,6 +132,7 @@ def collect(course_root: Path, assignment: str, source: Path | None = None,
         raise BatchError(f"{source} does not exist")
     if source.is_file():
         scratch = scratch or Path(tempfile.mkdtemp(prefix="autograder-batch-"))
+        scratch.mkdir(parents=True, exist_ok=True)
         root = unpack_zip(source, scratch)
         return from_folder(_wrapper_folder(root, assignment) or root, assignment)
     return from_folder(source, assignment)

@@ -66,3 +66,15 @@ def test_exercises_follow_the_format(assignment):
 def test_stock_nbgrader_gives_source_full_marks_and_release_zero(assignment):
     scores, problems = verify(assignment, REPO)
     assert problems == [], json.dumps(scores)
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_every_code_cell_is_an_nbgrader_cell(assignment):
+    """The grader matches cells by grade_id: an unmarked code cell would also be copied from the submission."""
+    import nbformat
+    notebook = nbformat.read(REPO / "source" / assignment / f"{assignment}.ipynb", as_version=4)
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type == "code":
+            meta = cell.metadata.get("nbgrader", {})
+            assert meta.get("grade_id") and (meta.get("locked") or meta.get("solution") or meta.get("grade")), \
+                f"{assignment}: code cell {index} is not a locked, answer or check cell"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -107,13 +108,15 @@ def test_refuses_to_grade_without_isolation(tmp_path, monkeypatch):
     monkeypatch.setattr(sandbox.shutil, "which", lambda name: None)
     assert "bubblewrap is not installed" in sandbox.isolation_problem()
     with pytest.raises(sandbox.IsolationUnavailable, match="--unsafe-no-sandbox"):
-        grade_main(ASSIGNMENT, REPO, tmp_path, Options())
+        grade_main([ASSIGNMENT], REPO, tmp_path, Options())
 
 
 def test_the_command_reports_bad_input_without_a_traceback(tmp_path):
+    course = tmp_path / "course"
+    shutil.copytree(REPO / "source" / ASSIGNMENT, course / "source" / ASSIGNMENT)
     broken = tmp_path / "download.zip"
     broken.write_text("not a zip")
     done = subprocess.run([str(Path(sys.executable).parent / "autograder"), "grade", ASSIGNMENT, "--from",
-                           str(broken), "--course-root", str(tmp_path)], capture_output=True, text=True)
+                           str(broken), "--course-root", str(course)], capture_output=True, text=True)
     assert done.returncode == 2
     assert "cannot be read as a zip" in done.stderr and "Traceback" not in done.stderr
