@@ -109,17 +109,28 @@ class WorkerPool:
         devices = gpu_devices() if options.device.startswith("cuda") else []
         self.workers = [WarmWorker(i, options.limits, env, devices, options.sandboxed) for i in range(size)]
         self.idle: asyncio.Queue[WarmWorker] = asyncio.Queue()
+        self._starting: asyncio.Task | None = None
 
     async def start(self) -> None:
-        await asyncio.gather(*(w.start() for w in self.workers))
-        for worker in self.workers:
-            self.idle.put_nowait(worker)
+        """Start every worker; called on first use, so a batch with nothing to run starts none."""
+        if self._starting is None:
+            self._starting = asyncio.ensure_future(asyncio.gather(*(w.start() for w in self.workers)))
+            await self._starting
+            for worker in self.workers:
+                self.idle.put_nowait(worker)
+        else:
+            await self._starting
+
+    @property
+    def started(self) -> bool:
+        return self._starting is not None
 
     async def stop(self) -> None:
         await asyncio.gather(*(w.stop() for w in self.workers), return_exceptions=True)
 
 
 async def _run(pool: WorkerPool, notebook: nbformat.NotebookNode, limits: Limits) -> execute.Execution:
+    await pool.start()
     worker = await pool.idle.get()
     try:
         if not worker.alive:
@@ -275,7 +286,6 @@ async def grade_batches(course_root: Path, batches: dict[str, list[submissions.S
     pool = WorkerPool(max(1, min(options.workers, total)), options)
     progress = report.progress_bar(total, enabled=options.progress)
     try:
-        await pool.start()
         await asyncio.gather(*(load_references(pool, notebooks[a], autograded / ".reference" / f"{a}.json",
                                                keys[a], options.limits) for a in batches))
 
@@ -292,7 +302,8 @@ async def grade_batches(course_root: Path, batches: dict[str, list[submissions.S
         rows = await asyncio.gather(*(one(a, s) for a, s in jobs))
     finally:
         progress.close()
-        await pool.stop()
+        if pool.started:
+            await pool.stop()
     by_assignment: dict[str, list[dict]] = {a: [] for a in batches}
     for (assignment, _), row in zip(jobs, rows):
         row["status"] = row["status"] or ["ok"]

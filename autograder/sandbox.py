@@ -28,8 +28,6 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import utils
-
 FIRST_SANDBOX_UID = 60000
 WARM_KERNEL_SCRIPT = Path(__file__).with_name("warm_kernel.py")
 
@@ -69,6 +67,7 @@ def _bind_with_parents(path: Path, mode: str = "--ro-bind") -> list[str]:
 
 def _readable_roots() -> list[Path]:
     """What the sandbox reads: the interpreter, its packages and the ``utils`` package, nothing more."""
+    import utils  # the package only; nothing heavy is imported with it
     roots = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(), Path(utils.__file__).resolve().parent}
     for entry in sys.path:  # site-packages living outside both prefixes
         path = Path(entry)

@@ -9,12 +9,21 @@ Each module owns one idea:
 - ``utils.gradcheck`` compare analytic gradients with finite differences
 - ``utils.checks``    the checks behind every exercise
 
-Only the first two are imported here, so ``import utils`` stays fast;
-import the others by name (``from utils.plots import plot_loss_curves``).
+The first two give ``from utils import pick_device, set_seed, seeded_generator``,
+loaded on first use, so ``import utils.checks`` does not import torch (the
+grader judges answers without it); import the others by name
+(``from utils.plots import plot_loss_curves``).
 No exercise solution lives in this package: students have it.
 """
 
-from utils.device import pick_device
-from utils.seeding import seeded_generator, set_seed
-
 __all__ = ["pick_device", "set_seed", "seeded_generator"]
+
+
+def __getattr__(name: str):
+    if name == "pick_device":
+        from utils.device import pick_device
+        return pick_device
+    if name in ("set_seed", "seeded_generator"):
+        from utils import seeding
+        return getattr(seeding, name)
+    raise AttributeError(f"module 'utils' has no attribute {name!r}")
