@@ -1,4 +1,4 @@
-"""pyproject.toml and environment.yml declare the same environment, with torch pinned to the CPU wheel."""
+"""pyproject.toml (with its dev extra) and environment.yml declare the same environment, with torch pinned to the CPU wheel."""
 
 import re
 import tomllib
@@ -6,9 +6,11 @@ import tomllib
 from conftest import REPO
 
 
-def _pyproject_dependencies() -> set[str]:
+def _pyproject_dependencies(extras: tuple[str, ...] = ()) -> set[str]:
     with open(REPO / "pyproject.toml", "rb") as f:
-        return {d.replace(" ", "") for d in tomllib.load(f)["project"]["dependencies"]}
+        project = tomllib.load(f)["project"]
+    listed = project["dependencies"] + [d for extra in extras for d in project["optional-dependencies"][extra]]
+    return {d.replace(" ", "") for d in listed}
 
 
 def _environment_pip_dependencies() -> set[str]:
@@ -19,7 +21,7 @@ def _environment_pip_dependencies() -> set[str]:
 
 
 def test_environment_yml_matches_pyproject():
-    assert _environment_pip_dependencies() == _pyproject_dependencies()
+    assert _environment_pip_dependencies() == _pyproject_dependencies(extras=("dev",))
 
 
 def test_torch_is_pinned_to_the_local_cpu_wheel():
