@@ -279,7 +279,8 @@ class SandboxedKernelProvisioner(KernelProvisionerBase):
                 self.exit_code = -signal.SIGKILL
 
     async def kill(self, restart: bool = False) -> None:
-        await self.send_signal(signal.SIGKILL)
+        await self.send_signal(signal.SIGKILL)  # the server reaps it before answering
+        await self.poll()
 
     async def terminate(self, restart: bool = False) -> None:
         await self.send_signal(signal.SIGTERM)

@@ -166,10 +166,14 @@ def serve(requests, replies, own_pid_namespace: bool) -> None:
                     exits[pid] = os.waitstatus_to_exitcode(status)
             reply = {"exit": exits.get(pid)}
         elif op == "signal":
+            pid = request["pid"]
             try:
-                os.killpg(request["pid"], request["signal"])
+                os.killpg(pid, request["signal"])
             except (ProcessLookupError, PermissionError):
                 pass
+            if request["signal"] == signal.SIGKILL and pid in children and pid not in exits:
+                _, status = os.waitpid(pid, 0)  # immediate after SIGKILL; the next poll says "exited"
+                exits[pid] = os.waitstatus_to_exitcode(status)
             reply = {"ok": True}
         elif op == "reap":
             reply = {"reaped": reap(children, last_workdir, own_pid_namespace)}
