@@ -25,7 +25,7 @@ import zmq
 from jupyter_client import AsyncKernelClient, AsyncKernelManager
 from jupyter_client.provisioning import KernelProvisionerBase
 
-from autograder.sandbox import FIRST_SANDBOX_UID, Limits, sandbox_command
+from autograder.sandbox import Limits, SandboxUid, sandbox_command
 
 STARTUP_TIMEOUT_S = 180.0
 REQUEST_TIMEOUT_S = 30.0
@@ -46,10 +46,11 @@ class WarmWorker:
         self.kernel_env = kernel_env
         self.devices = list(devices)
         self.sandboxed = sandboxed
-        self.sockets = Path(tempfile.mkdtemp(prefix=f"autograder-worker{index}-"))
+        self.sockets: Path | None = None   # the kernels' unix sockets, shared with the sandbox
         self.process: asyncio.subprocess.Process | None = None
         self.address_space_mib = 0
         self.sandbox_init_pid: int | None = None
+        self.uid: SandboxUid | None = None
         self._lock = asyncio.Lock()
         self._jobs = 0
 
@@ -62,12 +63,14 @@ class WarmWorker:
         return env
 
     async def start(self) -> None:
+        self.sockets = Path(tempfile.mkdtemp(prefix=f"autograder-worker{self.index}-"))
         os.chmod(self.sockets, 0o755)
         if self.sandboxed:
             if os.geteuid() == 0:
-                os.chown(self.sockets, FIRST_SANDBOX_UID + self.index, FIRST_SANDBOX_UID + self.index)
+                self.uid = self.uid or SandboxUid()
+                os.chown(self.sockets, self.uid.uid, self.uid.uid)
             info_read, info_write = os.pipe()
-            command = sandbox_command(self.index, self.sockets, self.limits, self._server_env(), self.devices)
+            command = sandbox_command(self.uid.uid if self.uid else None, self.sockets, self.limits, self._server_env(), self.devices)
             command[1:1] = ["--info-fd", str(info_write)]  # bubblewrap reports the sandbox's init pid there
             env = None
         else:  # explicitly allowed by the instructor: same machine, same user, no isolation
@@ -132,11 +135,15 @@ class WarmWorker:
                 pass
             await self.process.wait()
         self.process = None
-        shutil.rmtree(self.sockets, ignore_errors=True)
+        if self.sockets is not None:
+            shutil.rmtree(self.sockets, ignore_errors=True)
+            self.sockets = None
+        if self.uid is not None:
+            self.uid.release()
+            self.uid = None
 
     async def restart(self) -> None:
         await self.stop()
-        self.sockets = Path(tempfile.mkdtemp(prefix=f"autograder-worker{self.index}-"))
         await self.start()
 
     # -- requests --

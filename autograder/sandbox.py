@@ -9,9 +9,10 @@ What a grading sandbox sees and may do:
   submission, deleted after) and to the folder holding its kernel's sockets.
 - **Network**: none. A network namespace of its own, so not even the host's
   loopback is reachable.
-- **Processes**: a PID namespace of its own; a uid of its own (``60000 +
-  worker``) when the grader runs as root, so that process limits hold and the
-  files of the host are protected by ordinary permissions.
+- **Processes**: a PID namespace of its own; a uid of its own (from 60000 up,
+  never shared by two sandboxes at once, ``SandboxUid``) when the grader runs
+  as root, so that process limits hold per sandbox and the files of the host
+  are protected by ordinary permissions.
 - **Limits** per kernel (``Limits``): memory, CPU time, processes, open files,
   file size, plus wall-clock timeouts per cell and per notebook enforced by
   the grader, and a cap on the output it keeps.
@@ -21,6 +22,7 @@ Nothing here needs Docker: only Debian's ``bubblewrap`` and ``setpriv``.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
@@ -29,6 +31,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 FIRST_SANDBOX_UID = 60000
+SANDBOX_UIDS = 4096
+UID_LOCKS = Path("/tmp/autograder-uids")  # fixed, whatever TMPDIR says: every grader must see the same locks
 WARM_KERNEL_SCRIPT = Path(__file__).with_name("warm_kernel.py")
 
 
@@ -84,9 +88,37 @@ def _without_nested(paths: list[Path]) -> list[Path]:
     return kept
 
 
-def sandbox_command(worker: int, sockets: Path, limits: Limits, env: dict[str, str],
+class SandboxUid:
+    """An unprivileged uid that no other sandbox on this machine uses while this one is held.
+
+    Limits on processes count per uid, so two sandboxes sharing one (two
+    workers, or two grading runs at once) could starve each other: a fork
+    bomb in one would stop the other from starting threads. A uid is held
+    by an exclusive lock on ``UID_LOCKS/<uid>`` until ``release``.
+    """
+
+    def __init__(self):
+        UID_LOCKS.mkdir(mode=0o700, exist_ok=True)
+        for uid in range(FIRST_SANDBOX_UID, FIRST_SANDBOX_UID + SANDBOX_UIDS):
+            handle = open(UID_LOCKS / str(uid), "w")
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.close()
+                continue
+            self.uid, self._handle = uid, handle
+            return
+        raise RuntimeError(f"all {SANDBOX_UIDS} sandbox uids are in use")
+
+    def release(self) -> None:
+        if self._handle is not None:
+            self._handle.close()  # closing drops the lock
+            self._handle = None
+
+
+def sandbox_command(uid: int | None, sockets: Path, limits: Limits, env: dict[str, str],
                     devices: list[str] = ()) -> list[str]:
-    """The command line that starts the warm kernel server of worker ``worker`` in its sandbox.
+    """The command line that starts a warm kernel server in a sandbox, as ``uid`` (when run as root).
 
     ``sockets`` is the host folder shared with the grader for the kernel's unix sockets and
     connection files; it is bound at the same path so addresses read the same on both sides.
@@ -118,8 +150,8 @@ def sandbox_command(worker: int, sockets: Path, limits: Limits, env: dict[str, s
     for key, value in env.items():
         command += ["--setenv", key, value]
     command += ["--chdir", "/tmp", "--"]
-    if os.geteuid() == 0:
-        uid = str(FIRST_SANDBOX_UID + worker)
+    if os.geteuid() == 0:  # drop to the sandbox's own uid; without root, bwrap already runs as the user
+        uid = str(uid)
         command += [shutil.which("setpriv") or "/usr/bin/setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all",
                     "--bounding-set=-all", "--no-new-privs"]
     command += [sys.executable, str(WARM_KERNEL_SCRIPT), "--sandboxed"]

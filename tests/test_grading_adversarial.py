@@ -160,7 +160,8 @@ def graded(tmp_path_factory):
     (batch / "corrupt" / ASSIGNMENT).mkdir(parents=True)
     (batch / "corrupt" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").write_text('{"cells": [{"cell_type": "co')
 
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    scratch = tmp_path_factory.mktemp("grader-tmp")   # the grader's sockets folders: names this run's sandboxes
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", "TMPDIR": str(scratch)}
     env.pop("COURSE_GRADEBOOK_URL", None)
     command = [str(Path(sys.executable).parent / "autograder"), "grade", ASSIGNMENT, "--from", str(batch),
                "--course-root", str(course), "--workers", "2", "--cell-timeout", "5", "--no-progress"]
@@ -170,7 +171,8 @@ def graded(tmp_path_factory):
     if (course / "grades" / f"{ASSIGNMENT}.csv").exists():
         with open(course / "grades" / f"{ASSIGNMENT}.csv") as handle:
             rows = {row["student_id"]: row for row in csv.DictReader(handle)}
-    return {"done": done, "rows": rows, "course": course, "outside": outside, "listener": listener}
+    return {"done": done, "rows": rows, "course": course, "outside": outside, "listener": listener,
+            "scratch": scratch}
 
 
 def row(graded, student):
@@ -226,9 +228,10 @@ def test_the_sandbox_holds(graded):
 
 def test_nothing_left_running(graded):
     row(graded, "honest-ada")
-    leftovers = subprocess.run(["pgrep", "-f", f"sleep {DAEMON_SECONDS}|warm_kernel.py"],
+    leftovers = subprocess.run(["pgrep", "-af", f"sleep {DAEMON_SECONDS}|{graded['scratch']}"],
                                capture_output=True, text=True).stdout
     assert leftovers == ""
+    assert list(graded["scratch"].iterdir()) == []   # every sockets folder removed
 
 
 @pytest.mark.parametrize("student, status, lost", [
