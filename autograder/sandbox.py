@@ -17,7 +17,7 @@ What a grading sandbox sees and may do:
   file size, plus wall-clock timeouts per cell and per notebook enforced by
   the grader, and a cap on the output it keeps.
 
-Nothing here needs Docker: only Debian's ``bubblewrap`` and ``setpriv``.
+Nothing here needs Docker: only Debian's ``bubblewrap``.
 """
 
 from __future__ import annotations
@@ -61,11 +61,13 @@ class IsolationUnavailable(RuntimeError):
     """This machine cannot sandbox student code; the message says why and what to install."""
 
 
-def _bind_with_parents(path: Path, mode: str = "--ro-bind") -> list[str]:
-    """bwrap arguments that bind ``path`` at the same place, creating its parents traversable (0755)."""
+def _bind_with_parents(path: Path, mode: str = "--ro-bind", existing: tuple[str, ...] = ()) -> list[str]:
+    """bwrap arguments that bind ``path`` at the same place, creating its parents traversable (0755)
+    unless they already exist in the sandbox (``existing``)."""
     args = []
     for parent in reversed(path.parents[:-1]):  # without "/"
-        args += ["--perms", "0755", "--dir", str(parent)]
+        if str(parent) not in existing:
+            args += ["--perms", "0755", "--dir", str(parent)]
     return args + [mode, str(path), str(path)]
 
 
@@ -142,20 +144,22 @@ def sandbox_command(uid: int | None, sockets: Path, limits: Limits, env: dict[st
         *system, *readable,
         "--proc", "/proc", "--dev", "/dev",
         "--size", str(limits.disk_mib * 1024 * 1024), "--perms", "1777", "--tmpfs", "/tmp",
-        *_bind_with_parents(sockets, "--bind"),
+        *_bind_with_parents(sockets, "--bind", existing=("/tmp",)),
     ]
     for device in devices:
         command += ["--dev-bind", device, device]
     command += ["--clearenv"]
     for key, value in env.items():
         command += ["--setenv", key, value]
-    command += ["--chdir", "/tmp", "--"]
-    if os.geteuid() == 0:  # drop to the sandbox's own uid; without root, bwrap already runs as the user
-        uid = str(uid)
-        command += [shutil.which("setpriv") or "/usr/bin/setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all",
-                    "--bounding-set=-all", "--no-new-privs"]
-    command += [sys.executable, str(WARM_KERNEL_SCRIPT), "--sandboxed"]
-    return command
+    server = [sys.executable, str(WARM_KERNEL_SCRIPT), "--sandboxed"]
+    if os.geteuid() == 0:
+        # The server keeps only the capabilities to switch each kernel to the sandbox's uid and to
+        # kill what a kernel leaves behind; student code then runs as that unprivileged uid and can
+        # neither signal nor trace the server. Without root, everything runs as the user.
+        command += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID",
+                    "--cap-add", "CAP_KILL"]
+        server += ["--kernel-uid", str(uid)]
+    return command + ["--chdir", "/tmp", "--"] + server
 
 
 def gpu_devices() -> list[str]:
@@ -167,8 +171,6 @@ def isolation_problem() -> str | None:
     """Why student code cannot be sandboxed on this machine, or None when it can."""
     if shutil.which("bwrap") is None:
         return "bubblewrap is not installed (Debian: apt-get install bubblewrap; `make install` does it)"
-    if os.geteuid() == 0 and shutil.which("setpriv") is None:
-        return "setpriv (util-linux) is missing: it drops student code to an unprivileged uid"
     probe = ["bwrap", "--unshare-net", "--unshare-pid", "--ro-bind", "/", "/", "--dev", "/dev",
              "--proc", "/proc", "--", "true"]
     if os.geteuid() != 0:

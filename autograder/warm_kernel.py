@@ -14,9 +14,13 @@ It talks to the grader over its stdin/stdout, one JSON object per line:
 
 ``reap`` kills every other process in the sandbox (a student's detached
 daemons included) and deletes the last submission's working folder, so the
-next submission starts clean. The server itself never runs student code, is
-not ptrace-able (``PR_SET_DUMPABLE`` 0) and holds no secrets: the worst a
-student can do to it is kill it, and the grader then starts a new one.
+next submission starts clean. The server itself never runs student code and
+holds no secrets. Run by root, it keeps only the capabilities to switch users
+and kill, and each kernel becomes the unprivileged ``--kernel-uid`` before
+any student line runs, so student code can neither signal nor trace the
+server. Without root (server and kernels share the user's uid) the server is
+not ptrace-able (``PR_SET_DUMPABLE`` 0), and if a submission kills it the
+grader starts a new one.
 
 This file imports nothing from the course's packages, so the sandbox needs
 only the interpreter, its site-packages and ``utils``.
@@ -33,6 +37,8 @@ import signal
 import sys
 
 PR_SET_DUMPABLE = 4
+PR_SET_NO_NEW_PRIVS = 38
+KERNEL_UID: int | None = None  # set from --kernel-uid: the uid student code runs as
 MiB = 1024 * 1024
 
 
@@ -95,6 +101,11 @@ def become_kernel(request: dict, protocol_fds: tuple[int, int]) -> None:
         devnull = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2):
             os.dup2(devnull, fd)
+        if KERNEL_UID is not None:  # become the unprivileged sandbox user; every capability goes
+            os.setgroups([])
+            os.setresgid(KERNEL_UID, KERNEL_UID, KERNEL_UID)
+            os.setresuid(KERNEL_UID, KERNEL_UID, KERNEL_UID)
+            ctypes.CDLL(None).prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
         workdir = request["cwd"]
         os.makedirs(workdir, exist_ok=True)
         os.chdir(workdir)
@@ -198,6 +209,9 @@ def main() -> None:
     warm_up()
     sys.stdout.write(json.dumps({"ready": os.getpid(), "address_space_mib": address_space_mib()}) + "\n")
     sys.stdout.flush()
+    global KERNEL_UID
+    if "--kernel-uid" in sys.argv:
+        KERNEL_UID = int(sys.argv[sys.argv.index("--kernel-uid") + 1])
     # In the sandbox, bubblewrap's init is PID 1 and this server its child.
     own_pid_namespace = "--sandboxed" in sys.argv and os.getppid() == 1
     serve(sys.stdin, sys.stdout, own_pid_namespace)
