@@ -134,16 +134,18 @@ def sandbox_command(uid: int | None, sockets: Path, limits: Limits, env: dict[st
             system += ["--ro-bind", str(link), str(link)]
     readable = []
     for root in _without_nested(_readable_roots()):
-        readable += _bind_with_parents(root)
-    readable += _bind_with_parents(WARM_KERNEL_SCRIPT)
+        readable += _bind_with_parents(root, existing=("/tmp",))
+    readable += _bind_with_parents(WARM_KERNEL_SCRIPT, existing=("/tmp",))
     command = [
         "bwrap",
         *([] if os.geteuid() == 0 else ["--unshare-user"]),
         "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
         "--die-with-parent", "--new-session", "--hostname", "grading",
-        *system, *readable,
-        "--proc", "/proc", "--dev", "/dev",
+        *system,
+        # /tmp first: a course that itself lives under /tmp is bound on top of it, not hidden by it
         "--size", str(limits.disk_mib * 1024 * 1024), "--perms", "1777", "--tmpfs", "/tmp",
+        *readable,
+        "--proc", "/proc", "--dev", "/dev",
         *_bind_with_parents(sockets, "--bind", existing=("/tmp",)),
     ]
     for device in devices:
