@@ -63,8 +63,8 @@ class CappedClient(NotebookClient):
             if size > self.output_budget:
                 if not self.truncated:
                     self.truncated = True
-                    notice = nbformat.v4.new_output("stream", name="stderr",
-                                                    text="[output beyond the grader's limit was dropped]\n")
+                    notice = nbformat.from_dict({"output_type": "stream", "name": "stderr",
+                                                 "text": "[output beyond the grader's limit was dropped]\n"})
                     outs.append(notice)
                 self.output_budget = 0
                 return None
@@ -78,7 +78,8 @@ def _error_text(cell) -> str:
 
 
 def _note_error(cell, text: str) -> None:
-    cell.outputs.append(nbformat.v4.new_output("error", ename="GraderStopped", evalue=text, traceback=[text]))
+    cell.outputs.append(nbformat.from_dict({"output_type": "error", "ename": "GraderStopped", "evalue": text,
+                                            "traceback": [text]}))
 
 
 async def execute(worker: WarmWorker, notebook: nbformat.NotebookNode, limits: Limits) -> Execution:

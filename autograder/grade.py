@@ -241,7 +241,7 @@ async def grade_one(pool: WorkerPool, submission: submissions.Submission, notebo
             results = verdicts.grade_cells(notebook.reference, student_records, notebook.points)
             out = folder / f"{notebook.name}.ipynb"
             out.parent.mkdir(parents=True, exist_ok=True)
-            nbformat.write(run.notebook, out)
+            out.write_text(json.dumps(run.notebook, indent=1, ensure_ascii=False) + "\n")  # no schema pass
         for grade_id, points in notebook.points.items():
             result = results.get(grade_id)
             checks = []
