@@ -126,11 +126,13 @@ def summary(assignment: str, rows: list[dict], csv_path: Path, histogram: Path) 
             passed = sum(e["score"] >= e["points"] > 0 for e in exercises)
             title = exercises[0]["title"]
             lines.append(f"  {title:<40} {passed:>3}/{len(exercises):<3} {100 * passed / len(exercises):5.1f}%")
-    mistakes = Counter((e["title"], c["mistake"]) for exercises in exercise_rows.values() for e in exercises
-                       for c in e["checks"] if not c["passed"] and c.get("mistake")
-                       and c["mistake"] not in ("not attempted", "missing"))
+    mistakes = Counter()  # students per (exercise, mistake): a mistake seen by three checks counts once
+    for exercises in exercise_rows.values():
+        for e in exercises:
+            mistakes.update({(e["title"], c["mistake"]) for c in e["checks"] if not c["passed"]
+                             and c.get("mistake") and c["mistake"] not in ("not attempted", "missing")})
     if mistakes:
-        lines.append("\nMost frequent diagnosed mistakes:")
+        lines.append("\nMost frequent diagnosed mistakes (students):")
         for (title, mistake), count in mistakes.most_common(5):
             lines.append(f"  {count:>3} × {title}: {mistake}")
     lines.append("\nScores:")
