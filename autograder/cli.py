@@ -115,7 +115,7 @@ def main(argv=None) -> int:
             return 2
         source = Path(args.source).resolve() if args.source else None
         return grading.main(assignments, course_root, source, options)
-    except (BatchError, IsolationUnavailable) as error:
+    except (BatchError, IsolationUnavailable, grading.SourceError) as error:
         print(f"autograder: {error}", file=sys.stderr)
         return 2
 

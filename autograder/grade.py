@@ -33,6 +33,10 @@ from autograder.sandbox import IsolationUnavailable, Limits, gpu_devices, isolat
 UTILS_CHECKS = Path(verdicts.__file__).resolve().parent.parent / "utils" / "checks.py"
 
 
+class SourceError(RuntimeError):
+    """The instructor's notebook does not pass its own checks: nothing can be graded against it."""
+
+
 @dataclass
 class Options:
     workers: int = max(1, os.cpu_count() or 1)
@@ -150,7 +154,7 @@ async def record_reference(pool: WorkerPool, notebook: Notebook, limits: Limits)
     broken = [grade_id for grade_id, result in own.items() if not result.passed]
     missing = [grade_id for grade_id in notebook.points if not reference.get(grade_id)]
     if broken or missing or run.status:
-        raise RuntimeError(f"the source notebook {notebook.name} does not pass its own checks "
+        raise SourceError(f"the source notebook {notebook.name} does not pass its own checks "
                            f"(failing: {broken or missing}, status: {run.status}); fix source/ first")
     return reference
 

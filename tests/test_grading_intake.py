@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -120,3 +121,19 @@ def test_the_command_reports_bad_input_without_a_traceback(tmp_path):
                            str(broken), "--course-root", str(course)], capture_output=True, text=True)
     assert done.returncode == 2
     assert "cannot be read as a zip" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_source_that_fails_its_own_checks_stops_grading_with_a_message(tmp_path):
+    course = tmp_path / "course"
+    shutil.copytree(REPO / "source" / ASSIGNMENT, course / "source" / ASSIGNMENT)
+    shutil.copy(REPO / "nbgrader_config.py", course)
+    path = course / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    path.write_text(path.read_text().replace("expected=12.01", "expected=13.01"))
+    notebook_file(tmp_path / "batch" / "ada" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    env.pop("COURSE_GRADEBOOK_URL", None)
+    done = subprocess.run([str(Path(sys.executable).parent / "autograder"), "grade", ASSIGNMENT, "--from",
+                           str(tmp_path / "batch"), "--course-root", str(course), "--no-progress"],
+                          capture_output=True, text=True, env=env)
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "does not pass its own checks" in done.stderr and "Traceback" not in done.stderr
