@@ -109,7 +109,8 @@ class WorkerPool:
     def __init__(self, size: int, options: Options):
         env = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
                "COURSE_CHECK_RECORD": "1", "COURSE_DEVICE": options.device,
-               "MPLBACKEND": "module://matplotlib_inline.backend_inline", "PYTHONHASHSEED": "0"}
+               "MPLBACKEND": "module://matplotlib_inline.backend_inline", "PYTHONHASHSEED": "0",
+               "COURSE_PLAIN_PROGRESS": "1"}
         devices = gpu_devices() if options.device.startswith("cuda") else []
         self.workers = [WarmWorker(i, options.limits, env, devices, options.sandboxed) for i in range(size)]
         self.idle: asyncio.Queue[WarmWorker] = asyncio.Queue()

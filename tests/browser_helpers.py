@@ -85,6 +85,7 @@ class JupyterLabServer:
                    # the kernels inherit these: one thread each, as in every other test
                    OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
         env.pop("COURSE_CHECK_RECORD", None)
+        env.pop("COURSE_PLAIN_PROGRESS", None)  # a student's JupyterLab draws progress widgets
         return env
 
     def _command(self) -> list[str]:

@@ -19,6 +19,7 @@ REPO = Path(__file__).resolve().parent.parent
 for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+os.environ.setdefault("COURSE_PLAIN_PROGRESS", "1")  # headless runs: text progress bars, not widgets
 os.environ.pop("COURSE_CHECK_RECORD", None)
 
 

@@ -65,7 +65,7 @@ def test_browser_tools_are_installed():
 def lab(tmp_path_factory):
     """JupyterLab on a copy of the course, with a one-cell progress-bar notebook added at its root."""
     course = copy_course(tmp_path_factory.mktemp("course"))
-    cell = nbformat.v4.new_code_cell("from tqdm.auto import tqdm\n\nfor _ in tqdm(range(3)):\n    pass")
+    cell = nbformat.v4.new_code_cell("from utils.progress import progress\n\nfor _ in progress(range(3)):\n    pass")
     kernel = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
     nbformat.write(nbformat.v4.new_notebook(cells=[cell], metadata={"kernelspec": kernel}), course / PROGRESS_NOTEBOOK)
     with JupyterLabServer(course, tmp_path_factory.mktemp("jupyter-state")) as server:
@@ -176,7 +176,7 @@ def test_lecture_runs_and_draws_its_figures(lab, page, tmp_path):
 
 
 def test_progress_bar_is_a_widget(lab, page, tmp_path):
-    """tqdm.auto, as in lecture 5, draws a progress-bar widget in JupyterLab, and it ends full."""
+    """utils.progress, as in lectures 5 and 6, draws a progress-bar widget in JupyterLab, and it ends full."""
     notebook = NotebookPage(page, lab, PROGRESS_NOTEBOOK)
     with screenshot_on_failure(page, tmp_path, "progress-bar"):
         notebook.open()

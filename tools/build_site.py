@@ -44,7 +44,7 @@ def execute(notebook: nbformat.NotebookNode, folder: Path, timeout: int) -> nbfo
     client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(folder)}}, shutdown_kernel="immediate")
     env = {key: value for key, value in os.environ.items() if key != "COURSE_CHECK_RECORD"}
-    client.execute(env={**env, **SINGLE_THREAD})
+    client.execute(env={**env, **SINGLE_THREAD, "COURSE_PLAIN_PROGRESS": "1"})  # a static page draws no widget
     return notebook
 
 
