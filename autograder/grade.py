@@ -16,6 +16,7 @@ The flow, per assignment:
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
 import os
@@ -75,6 +76,14 @@ def _sha256(*chunks: bytes) -> str:
     for chunk in chunks:
         digest.update(hashlib.sha256(chunk).digest())
     return digest.hexdigest()
+
+
+@functools.lru_cache(maxsize=None)
+def grader_code_hash(package_root: Path = UTILS_CHECKS.parent.parent) -> str:
+    """A hash of the grader's own code (``autograder/*.py``, ``utils/*.py``): a saved result is
+    reused only if the same code produced it."""
+    files = sorted((package_root / "autograder").glob("*.py")) + sorted((package_root / "utils").glob("*.py"))
+    return _sha256(*(f"{path.parent.name}/{path.name}".encode() + b"\0" + path.read_bytes() for path in files))
 
 
 def load_notebooks(course_root: Path, assignment: str) -> list[Notebook]:
@@ -210,8 +219,8 @@ async def grade_one(pool: WorkerPool, submission: submissions.Submission, notebo
     if notes:
         row["status"].append("renamed")
         row["notes"] += notes
-    content_key = _sha256(source_key.encode(), *(files[n.name].read_bytes() if files[n.name] else b"-"
-                                                for n in notebooks))
+    content_key = _sha256(source_key.encode(), grader_code_hash().encode(),
+                          *(files[n.name].read_bytes() if files[n.name] else b"-" for n in notebooks))
     saved = folder / "grading.json"
     if not options.force and saved.exists():
         try:

@@ -3,8 +3,14 @@
 ``WarmWorker`` owns one sandbox (``autograder.sandbox``) running
 ``autograder/warm_kernel.py``. ``SandboxedKernelProvisioner`` plugs it into
 jupyter_client, so an ordinary ``AsyncKernelManager`` + ``nbclient`` execute
-notebooks in those kernels over unix sockets; only the sockets folder is
-shared between the grader and the sandbox.
+notebooks in those kernels over unix sockets.
+
+Nothing on the host is shared with a sandbox. Each kernel creates its
+connection file and binds its sockets in a folder (random name, 0700) of its
+own fresh tmpfs (``warm_kernel.fresh_state``); the grader reaches that folder
+through ``/proc/<kernel>/root`` and pins it with a file descriptor, so the
+sockets it talks to are those of the kernel it started, whatever a student
+leaves behind.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import secrets
 import shutil
 import signal
 import tempfile
@@ -29,7 +36,9 @@ from autograder.sandbox import Limits, SandboxUid, sandbox_command
 
 STARTUP_TIMEOUT_S = 180.0
 REQUEST_TIMEOUT_S = 30.0
+STOP_TIMEOUT_S = 10.0
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+IPC_PORTS = {"shell_port": 1, "iopub_port": 2, "stdin_port": 3, "control_port": 4, "hb_port": 5}
 
 
 class WorkerDied(RuntimeError):
@@ -46,12 +55,19 @@ class WarmWorker:
         self.kernel_env = kernel_env
         self.devices = list(devices)
         self.sandboxed = sandboxed
-        self.sockets: Path | None = None   # the kernels' unix sockets, shared with the sandbox
+        self.private: Path | None = None   # the grader's own folder: connection files (and, without a
+        # sandbox, the kernels' sockets and working folders)
         self.process: asyncio.subprocess.Process | None = None
         self.address_space_mib = 0
         self.sandbox_init_pid: int | None = None
         self.uid: SandboxUid | None = None
-        self._lock = asyncio.Lock()
+        self.closed = False                 # set by ``stop``: no sandbox may start after it
+        self.late_replies = 0               # replies whose request was abandoned, dropped unread
+        self.setup_ms: list[float] = []     # per kernel: time to set up its fresh state, in the kernel
+        self._pending: dict[int, asyncio.Future] = {}
+        self._next_id = 0
+        self._reader: asyncio.Task | None = None
+        self._kernel_roots: set[int] = set()  # open descriptors pinning kernels' socket folders
         self._jobs = 0
 
     # -- life cycle --
@@ -63,40 +79,44 @@ class WarmWorker:
         return env
 
     async def start(self) -> None:
-        self.sockets = Path(tempfile.mkdtemp(prefix=f"autograder-worker{self.index}-"))
-        os.chmod(self.sockets, 0o755)
+        if self.closed:
+            raise WorkerDied(f"worker {self.index}: the pool is stopping")
+        self.private = Path(tempfile.mkdtemp(prefix=f"autograder-worker{self.index}-"))
         if self.sandboxed:
             if os.geteuid() == 0:
                 self.uid = self.uid or SandboxUid()
-                os.chown(self.sockets, self.uid.uid, self.uid.uid)
             info_read, info_write = os.pipe()
-            command = sandbox_command(self.uid.uid if self.uid else None, self.sockets, self.limits, self._server_env(), self.devices)
+            command = sandbox_command(self.uid.uid if self.uid else None, self.limits, self._server_env(),
+                                      self.devices)
             command[1:1] = ["--info-fd", str(info_write)]  # bubblewrap reports the sandbox's init pid there
             env = None
         else:  # explicitly allowed by the instructor: same machine, same user, no isolation
             from autograder.sandbox import WARM_KERNEL_SCRIPT
             import sys
             command = [sys.executable, str(WARM_KERNEL_SCRIPT)]
-            env = {**os.environ, **self._server_env(), "HOME": str(self.sockets),
-                   "MPLCONFIGDIR": str(self.sockets / "matplotlib")}
+            env = {**os.environ, **self._server_env(), "HOME": str(self.private),
+                   "MPLCONFIGDIR": str(self.private / "matplotlib")}
         self.process = await asyncio.create_subprocess_exec(
             *command, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE, env=env, limit=1024 * 1024, start_new_session=True,
             pass_fds=(info_write,) if self.sandboxed else ())
         if self.sandboxed:
             os.close(info_write)
+        if self.closed:  # the pool stopped while this sandbox was being created
+            await self._kill()
+            raise WorkerDied(f"worker {self.index}: the pool is stopping")
         try:
             ready = await asyncio.wait_for(self.process.stdout.readline(), STARTUP_TIMEOUT_S)
         except asyncio.TimeoutError:
             ready = b""
-        if not ready:
+        if not ready or self.process is None:
             stderr = b""
-            if self.process.returncode is not None or self.process.stderr:
+            if self.process is not None and (self.process.returncode is not None or self.process.stderr):
                 try:
                     stderr = await asyncio.wait_for(self.process.stderr.read(4000), 1)
                 except asyncio.TimeoutError:
                     pass
-            await self.stop()
+            await self._kill()
             raise WorkerDied(f"worker {self.index} did not start: {stderr.decode(errors='replace').strip()}")
         self.address_space_mib = int(json.loads(ready)["address_space_mib"])
         if self.sandboxed:
@@ -105,7 +125,31 @@ class WarmWorker:
             except (ValueError, KeyError, OSError):
                 self.sandbox_init_pid = None
             os.close(info_read)
+        self._reader = asyncio.ensure_future(self._read_replies(self.process))
         asyncio.ensure_future(self._drain_stderr())
+
+    async def _read_replies(self, process: asyncio.subprocess.Process) -> None:
+        """Hand each reply to the request with its id; a reply nobody waits for any more is dropped."""
+        try:
+            while True:
+                line = await process.stdout.readline()
+                if not line:
+                    break
+                try:
+                    reply = json.loads(line)
+                    future = self._pending.get(reply.get("id"))
+                except (ValueError, AttributeError, TypeError):
+                    future = None
+                if future is None or future.done():
+                    self.late_replies += 1
+                else:
+                    future.set_result(reply)
+        except (ValueError, OSError):  # a line past the stream's limit: the server is not itself
+            pass
+        finally:
+            for future in self._pending.values():
+                if not future.done():
+                    future.set_exception(WorkerDied(f"worker {self.index} exited"))
 
     async def _drain_stderr(self) -> None:
         """Read and drop the server's stderr so a noisy submission cannot block it; it never decides a grade."""
@@ -120,6 +164,12 @@ class WarmWorker:
         return self.process is not None and self.process.returncode is None
 
     async def stop(self) -> None:
+        """Kill the sandbox and everything in it, for good: a ``start`` racing this one gives up."""
+        self.closed = True
+        await self._kill()
+
+    async def _kill(self) -> None:
+        """Kill the sandbox and everything in it. Every wait is bounded: this never hangs."""
         # Killing the sandbox's init (PID 1 inside) ends every process in the sandbox at once;
         # killing bubblewrap's outer process alone would leave them running.
         if self.sandbox_init_pid:
@@ -128,46 +178,61 @@ class WarmWorker:
             except ProcessLookupError:
                 pass
             self.sandbox_init_pid = None
-        if self.process is not None and self.process.returncode is None:
+        process, self.process = self.process, None
+        if process is not None and process.returncode is None:
             try:
-                os.killpg(self.process.pid, signal.SIGKILL)
+                os.killpg(process.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-            await self.process.wait()
-        self.process = None
-        if self.sockets is not None:
-            shutil.rmtree(self.sockets, ignore_errors=True)
-            self.sockets = None
+            try:
+                await asyncio.wait_for(process.wait(), STOP_TIMEOUT_S)
+            except asyncio.TimeoutError:
+                pass
+        if self._reader is not None:
+            self._reader.cancel()
+            self._reader = None
+        self._close_kernel_roots()
+        if self.private is not None:
+            shutil.rmtree(self.private, ignore_errors=True)
+            self.private = None
         if self.uid is not None:
             self.uid.release()
             self.uid = None
 
     async def restart(self) -> None:
-        await self.stop()
+        await self._kill()
         await self.start()
 
     # -- requests --
 
     async def request(self, message: dict) -> dict:
+        """Send one request and wait for the reply that carries its id.
+
+        Safe to cancel at any point (nbclient cancels its kernel-alive poll at the end of
+        every cell): the line is written whole or not at all, and a reply that arrives
+        after its request was abandoned is dropped, never read as another's.
+        """
         if not self.alive:
             raise WorkerDied(f"worker {self.index} is not running")
-        async with self._lock:
-            try:
-                self.process.stdin.write((json.dumps(message) + "\n").encode())
-                await self.process.stdin.drain()
-                line = await asyncio.wait_for(self.process.stdout.readline(), REQUEST_TIMEOUT_S)
-            except (BrokenPipeError, ConnectionResetError, asyncio.TimeoutError) as error:
-                raise WorkerDied(f"worker {self.index} stopped answering ({type(error).__name__})") from error
-        if not line:
-            raise WorkerDied(f"worker {self.index} exited")
-        return json.loads(line)
+        self._next_id += 1
+        ident = self._next_id
+        reply = asyncio.get_running_loop().create_future()
+        self._pending[ident] = reply
+        try:
+            self.process.stdin.write((json.dumps({**message, "id": ident}) + "\n").encode())
+            await asyncio.wait_for(self.process.stdin.drain(), REQUEST_TIMEOUT_S)
+            return await asyncio.wait_for(reply, REQUEST_TIMEOUT_S)
+        except (BrokenPipeError, ConnectionResetError, asyncio.TimeoutError) as error:
+            raise WorkerDied(f"worker {self.index} stopped answering ({type(error).__name__})") from error
+        finally:
+            self._pending.pop(ident, None)
 
     def kernel_manager(self) -> AsyncKernelManager:
         """A kernel manager whose kernel will be forked in this worker's sandbox."""
         self._jobs += 1
         name = f"kernel-{self._jobs}"
-        km = AsyncKernelManager(kernel_name="python3", transport="ipc", ip=str(self.sockets / name),
-                                connection_file=str(self.sockets / f"{name}.json"))
+        km = AsyncKernelManager(kernel_name="python3", transport="ipc", ip=str(self.private / name),
+                                connection_file=str(self.private / f"{name}.json"))
         km.client_class = f"{__name__}.QuickReadyClient"
         # The client connects before the kernel has bound its sockets; retry every
         # 5 ms rather than zmq's default 100 ms. Cap message size: output is bounded anyway.
@@ -175,12 +240,32 @@ class WarmWorker:
         km.context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
         km.provisioner = SandboxedKernelProvisioner(kernel_id=str(uuid.uuid4()), kernel_spec=None, parent=km)
         km.provisioner.worker = self
-        km.provisioner.workdir = (f"/tmp/submission-{self._jobs}" if self.sandboxed
-                                  else str(self.sockets / f"submission-{self._jobs}"))
+        km.provisioner.workdir = "/tmp/submission" if self.sandboxed else str(self.private / f"submission-{self._jobs}")
         return km
 
+    def pin_kernel_folder(self, kernel_pid: int, folder: str) -> str:
+        """The host path of a kernel's socket folder (``folder`` in the kernel's own view), pinned.
+
+        The folder lives on the kernel's private tmpfs; ``/proc/<host pid>/root`` leads into it.
+        The grader keeps a descriptor on it and uses the path through that descriptor, so the
+        sockets it connects to stay those of this kernel even if its pid is reused.
+        """
+        host_pid = _host_pid(self.sandbox_init_pid, kernel_pid)
+        handle = os.open(f"/proc/{host_pid}/root{folder}", os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW)
+        self._kernel_roots.add(handle)
+        return f"/proc/{os.getpid()}/fd/{handle}"
+
+    def _close_kernel_roots(self) -> None:
+        for handle in self._kernel_roots:
+            try:
+                os.close(handle)
+            except OSError:
+                pass
+        self._kernel_roots.clear()
+
     async def reap(self) -> None:
-        """After a submission: kill whatever it left running and delete its files."""
+        """After a submission: kill whatever it left running; its files go with its tmpfs."""
+        self._close_kernel_roots()
         if self.alive:
             try:
                 await self.request({"op": "reap"})
@@ -188,6 +273,31 @@ class WarmWorker:
             except WorkerDied:
                 pass
         await self.restart()
+
+
+def _host_pid(sandbox_init_pid: int | None, pid_in_sandbox: int) -> int:
+    """The host pid of the process that is ``pid_in_sandbox`` in the sandbox whose init is given.
+
+    Reads ``NSpid`` in ``/proc/*/status`` (newest pids first): the kernel sees only its own
+    pid namespace, the grader only the host's.
+    """
+    if not sandbox_init_pid:
+        raise WorkerDied("the sandbox's init pid is unknown")
+    namespace = os.readlink(f"/proc/{sandbox_init_pid}/ns/pid")
+    for entry in sorted((int(name) for name in os.listdir("/proc") if name.isdigit()), reverse=True):
+        try:
+            with open(f"/proc/{entry}/status") as status:
+                for line in status:
+                    if line.startswith("NSpid:"):
+                        pids = line.split()[1:]
+                        break
+                else:
+                    continue
+            if len(pids) > 1 and int(pids[-1]) == pid_in_sandbox and os.readlink(f"/proc/{entry}/ns/pid") == namespace:
+                return entry
+        except OSError:  # gone meanwhile
+            continue
+    raise RuntimeError(f"kernel {pid_in_sandbox} is not running in the sandbox")
 
 
 async def _heartbeat(km: AsyncKernelManager, timeout_ms: int = 1000) -> bool:
@@ -244,20 +354,36 @@ class SandboxedKernelProvisioner(KernelProvisionerBase):
 
     async def pre_launch(self, **kwargs: Any) -> dict[str, Any]:
         km = self.parent
-        km.write_connection_file()
-        os.chmod(km.connection_file, 0o644)  # readable by the sandbox's uid; it holds only this kernel's key
-        self.connection_info = km.get_connection_info()
+        for name, port in IPC_PORTS.items():  # ipc "ports" are file-name suffixes: no search for free ones
+            setattr(km, name, port)
+        if not self.worker.sandboxed:
+            km.write_connection_file()
         kwargs.pop("extra_arguments", None)
         kwargs.pop("env", None)  # the kernel's environment is the sandbox's, never the grader's
         return {"cmd": [], **kwargs}
 
     async def launch_kernel(self, cmd: list[str], **kwargs: Any):
-        reply = await self.worker.request({
-            "op": "start", "connection_file": self.parent.connection_file, "cwd": self.workdir,
-            "env": {**self.worker._server_env(), "HOME": self.workdir},
-            "limits": self.worker.limits.for_kernel(self.worker.address_space_mib),
-        })
-        self.pid = reply["pid"]
+        km, worker = self.parent, self.worker
+        request = {"op": "start", "cwd": self.workdir, "env": worker._server_env(),
+                   "limits": worker.limits.for_kernel(worker.address_space_mib)}
+        if worker.sandboxed:
+            folder = f"/tmp/.kernel-{secrets.token_hex(12)}"  # created by the kernel on its fresh tmpfs
+            connection = {key: value.decode() if isinstance(value, bytes) else value
+                          for key, value in km.get_connection_info().items()}
+            request["connection"] = {**connection, "ip": f"{folder}/kernel"}
+        else:
+            request["connection_file"] = km.connection_file
+            request["env"] = {**request["env"], "HOME": self.workdir}
+        reply = await worker.request(request)
+        if "pid" in reply:
+            self.pid = reply["pid"]
+        if "error" in reply:
+            self.exit_code = -signal.SIGKILL
+            raise RuntimeError(f"the kernel could not start: {reply['error']}")
+        if worker.sandboxed:
+            worker.setup_ms.append(float(reply.get("setup_ms", 0.0)))
+            km.ip = f"{worker.pin_kernel_folder(self.pid, folder)}/kernel"
+        self.connection_info = km.get_connection_info()
         return self.connection_info
 
     async def poll(self) -> int | None:

@@ -4,15 +4,21 @@ What a grading sandbox sees and may do:
 
 - **Files**: read-only the system (``/usr``, ``/etc``), the Python interpreter,
   its site-packages and the course's ``utils`` package; nothing else of the
-  course (not ``source/``, not the gradebook, not other submissions). It
-  writes only to its own size-limited ``/tmp`` (a fresh folder per
-  submission, deleted after) and to the folder holding its kernel's sockets.
+  course or the host (not ``source/``, not the gradebook, not other
+  submissions, no folder shared with the grader). Each kernel writes only to
+  a size-limited tmpfs of its own on ``/tmp``, mounted fresh before any
+  student line runs and gone with its last process
+  (``warm_kernel.fresh_state``): working folder, home, config and cache
+  folders, ``/dev/shm`` and its connection file and sockets all live there.
 - **Network**: none. A network namespace of its own, so not even the host's
   loopback is reachable.
 - **Processes**: a PID namespace of its own; a uid of its own (from 60000 up,
   never shared by two sandboxes at once, ``SandboxUid``) when the grader runs
   as root, so that process limits hold per sandbox and the files of the host
-  are protected by ordinary permissions.
+  are protected by ordinary permissions. Each kernel is also in a user and
+  mount namespace of its own, where it cannot create further user namespaces.
+  The sandbox dies with the grader (``--die-with-parent``), however the
+  grader ends.
 - **Limits** per kernel (``Limits``): memory, CPU time, processes, open files,
   file size, plus wall-clock timeouts per cell and per notebook enforced by
   the grader, and a cap on the output it keeps.
@@ -45,7 +51,7 @@ class Limits:
     processes: int = 256            # processes and threads of one sandbox
     open_files: int = 256
     file_size_mib: int = 64         # largest file a submission may write
-    disk_mib: int = 256             # its whole writable /tmp
+    disk_mib: int = 256             # everything one kernel may write: its fresh /tmp, sockets included
     output_kib: int = 1024          # printed output kept per notebook; the rest is dropped
     cell_timeout_s: float = 60.0    # wall clock, one cell
     notebook_timeout_s: float = 600.0  # wall clock, the whole notebook
@@ -118,12 +124,11 @@ class SandboxUid:
             self._handle = None
 
 
-def sandbox_command(uid: int | None, sockets: Path, limits: Limits, env: dict[str, str],
-                    devices: list[str] = ()) -> list[str]:
+def sandbox_command(uid: int | None, limits: Limits, env: dict[str, str], devices: list[str] = ()) -> list[str]:
     """The command line that starts a warm kernel server in a sandbox, as ``uid`` (when run as root).
 
-    ``sockets`` is the host folder shared with the grader for the kernel's unix sockets and
-    connection files; it is bound at the same path so addresses read the same on both sides.
+    The server's own ``/tmp`` (its matplotlib cache) is size-limited too; kernels never see it.
+    Without root, bubblewrap adds a user namespace and everything runs as the instructor's uid.
     """
     system = ["--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc"]
     for name in ("bin", "lib", "lib64", "sbin", "lib32", "libx32"):
@@ -146,7 +151,6 @@ def sandbox_command(uid: int | None, sockets: Path, limits: Limits, env: dict[st
         "--size", str(limits.disk_mib * 1024 * 1024), "--perms", "1777", "--tmpfs", "/tmp",
         *readable,
         "--proc", "/proc", "--dev", "/dev",
-        *_bind_with_parents(sockets, "--bind", existing=("/tmp",)),
     ]
     for device in devices:
         command += ["--dev-bind", device, device]
