@@ -155,6 +155,10 @@ def sandbox_command(uid: int | None, limits: Limits, env: dict[str, str], device
     for device in devices:
         command += ["--dev-bind", device, device]
     command += ["--clearenv"]
+    # The server imports the very ``utils`` bound here, whatever finder the grader found it by
+    # (an editable install would point the sandbox's interpreter at a path that is not bound).
+    import utils
+    env = {**env, "PYTHONPATH": str(Path(utils.__file__).resolve().parent.parent)}
     for key, value in env.items():
         command += ["--setenv", key, value]
     server = [sys.executable, str(WARM_KERNEL_SCRIPT), "--sandboxed"]

@@ -48,6 +48,7 @@ import resource
 import select
 import shutil
 import signal
+import stat
 import sys
 import time
 
@@ -130,8 +131,6 @@ def fresh_state(disk_mib: int, folders: list[str]) -> None:
     read-only, disables further user namespaces and creates ``folders`` (0700) on it.
     """
     uid, gid = os.getuid(), os.getgid()
-    kept = [(point, os.open(point, os.O_PATH | os.O_DIRECTORY)) for point, _ in _mounts()
-            if point.startswith("/tmp/")]  # read-only binds under /tmp: the interpreter or course files
     libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)  # after setuid, /proc/self/uid_map is writable only if dumpable
     _call(libc.unshare(CLONE_NEWUSER | CLONE_NEWNS), "unshare")
     with open("/proc/self/uid_map", "w") as mapping:
@@ -142,10 +141,17 @@ def fresh_state(disk_mib: int, folders: list[str]) -> None:
         mapping.write(f"{gid} {gid} 1\n")
     libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
+    # Read-only binds under /tmp (the interpreter or course files, when the course lives there),
+    # opened in this namespace (a bind's source must be), to be bound again over the new tmpfs.
+    kept = [(point, os.open(point, os.O_PATH)) for point, _ in _mounts() if point.startswith("/tmp/")]
     inodes = max(1024, disk_mib * 64)  # empty files cost memory too; ~64 per MiB is plenty for notebooks
     _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={disk_mib * MiB},nr_inodes={inodes},mode=0700")
     for point, handle in kept:
-        os.makedirs(point, exist_ok=True)
+        if stat.S_ISDIR(os.fstat(handle).st_mode):
+            os.makedirs(point, exist_ok=True)
+        else:  # a single file (this script): bound onto an empty file
+            os.makedirs(os.path.dirname(point), exist_ok=True)
+            os.close(os.open(point, os.O_WRONLY | os.O_CREAT, 0o600))
         _mount(f"/proc/self/fd/{handle}", point, None, MS_BIND | MS_REC)
         os.close(handle)
     if os.path.isdir("/dev/shm"):
@@ -233,10 +239,11 @@ def become_kernel(request: dict, protocol_fds: tuple[int, int], ready_fd: int) -
     """In the forked child: detach, switch uid, set up fresh state, limit, and run an IPython kernel.
 
     Writes one line to ``ready_fd`` once the kernel's state is set up (or why it failed), so
-    the server answers ``start`` only when the connection file and socket folder exist.
+    the server answers ``start`` only when the connection file and socket folder exist; the
+    line carries the milliseconds the fresh state took (``setup_ms``).
     """
     try:
-        started = time.perf_counter()
+        setup_ms = 0.0
         os.setsid()
         for fd in protocol_fds:
             os.close(fd)
@@ -252,11 +259,13 @@ def become_kernel(request: dict, protocol_fds: tuple[int, int], ready_fd: int) -
         connection = request.get("connection")
         if connection is not None:  # sandboxed: everything the kernel writes lives on its own tmpfs
             socket_folder = os.path.dirname(connection["ip"])
+            started = time.perf_counter()
             fresh_state(request["limits"]["disk_mib"], [request["cwd"], socket_folder,
                                                         *sorted(set(FRESH_FOLDERS.values()) - {"/tmp"})])
             connection_file = os.path.join(socket_folder, "connection.json")
             write_exclusively(connection_file, json.dumps(connection))
             env.update(FRESH_FOLDERS)
+            setup_ms = (time.perf_counter() - started) * 1000
         else:  # without a sandbox: a folder per submission, the grader's connection file
             connection_file = request["connection_file"]
             os.makedirs(request["cwd"], exist_ok=True)
@@ -266,7 +275,6 @@ def become_kernel(request: dict, protocol_fds: tuple[int, int], ready_fd: int) -
         apply_limits(request["limits"])
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        setup_ms = (time.perf_counter() - started) * 1000
         os.write(ready_fd, (json.dumps({"setup_ms": round(setup_ms, 2)}) + "\n").encode())
         os.close(ready_fd)
 
