@@ -220,8 +220,9 @@ class WarmWorker:
         self._pending[ident] = reply
         try:
             self.process.stdin.write((json.dumps({**message, "id": ident}) + "\n").encode())
-            await asyncio.wait_for(self.process.stdin.drain(), REQUEST_TIMEOUT_S)
-            return await asyncio.wait_for(reply, REQUEST_TIMEOUT_S)
+            async with asyncio.timeout(REQUEST_TIMEOUT_S):  # not wait_for: it may swallow a cancellation
+                await self.process.stdin.drain()
+                return await reply
         except (BrokenPipeError, ConnectionResetError, asyncio.TimeoutError) as error:
             raise WorkerDied(f"worker {self.index} stopped answering ({type(error).__name__})") from error
         finally:
