@@ -22,6 +22,7 @@ import secrets
 import shutil
 import signal
 import tempfile
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -63,7 +64,8 @@ class WarmWorker:
         self.uid: SandboxUid | None = None
         self.closed = False                 # set by ``stop``: no sandbox may start after it
         self.late_replies = 0               # replies whose request was abandoned, dropped unread
-        self.setup_ms: list[float] = []     # per kernel: time to set up its fresh state, in the kernel
+        self.setup_ms: list[float] = []     # per kernel: ms to set up its fresh state, in the kernel
+        self.pin_ms: list[float] = []       # per kernel: ms to find and pin its socket folder, here
         self._pending: dict[int, asyncio.Future] = {}
         self._next_id = 0
         self._reader: asyncio.Task | None = None
@@ -279,24 +281,22 @@ class WarmWorker:
 def _host_pid(sandbox_init_pid: int | None, pid_in_sandbox: int) -> int:
     """The host pid of the process that is ``pid_in_sandbox`` in the sandbox whose init is given.
 
-    Reads ``NSpid`` in ``/proc/*/status`` (newest pids first): the kernel sees only its own
-    pid namespace, the grader only the host's.
+    The kernel sees only its own pid namespace, the grader only the host's: among the processes
+    in the sandbox's pid namespace (a cheap ``readlink`` each), the one whose ``NSpid`` ends in
+    ``pid_in_sandbox``.
     """
     if not sandbox_init_pid:
         raise WorkerDied("the sandbox's init pid is unknown")
     namespace = os.readlink(f"/proc/{sandbox_init_pid}/ns/pid")
     for entry in sorted((int(name) for name in os.listdir("/proc") if name.isdigit()), reverse=True):
         try:
+            if os.readlink(f"/proc/{entry}/ns/pid") != namespace:
+                continue
             with open(f"/proc/{entry}/status") as status:
-                for line in status:
-                    if line.startswith("NSpid:"):
-                        pids = line.split()[1:]
-                        break
-                else:
-                    continue
-            if len(pids) > 1 and int(pids[-1]) == pid_in_sandbox and os.readlink(f"/proc/{entry}/ns/pid") == namespace:
+                nspid = next((line.split()[1:] for line in status if line.startswith("NSpid:")), [])
+            if nspid and int(nspid[-1]) == pid_in_sandbox and os.readlink(f"/proc/{entry}/ns/pid") == namespace:
                 return entry
-        except OSError:  # gone meanwhile
+        except OSError:  # gone meanwhile, or not ours to look at
             continue
     raise RuntimeError(f"kernel {pid_in_sandbox} is not running in the sandbox")
 
@@ -382,8 +382,10 @@ class SandboxedKernelProvisioner(KernelProvisionerBase):
             self.exit_code = -signal.SIGKILL
             raise RuntimeError(f"the kernel could not start: {reply['error']}")
         if worker.sandboxed:
-            worker.setup_ms.append(float(reply.get("setup_ms", 0.0)))
+            pinning = time.perf_counter()
             km.ip = f"{worker.pin_kernel_folder(self.pid, folder)}/kernel"
+            worker.setup_ms.append(float(reply.get("setup_ms", 0.0)))
+            worker.pin_ms.append((time.perf_counter() - pinning) * 1000)
         self.connection_info = km.get_connection_info()
         return self.connection_info
 

@@ -11,7 +11,10 @@ in the same run, times:
 - stock ``nbgrader autograde`` for every assignment (one kernel per notebook, in series);
 - ``autograder grade`` for every assignment, sandbox on, once per worker count, always
   regrading (``--force``), with the recorded references dropped so they are recomputed;
-- ``autograder grade`` again without ``--force``: unchanged submissions are not run.
+- ``autograder grade`` again without ``--force``: unchanged submissions are not run;
+- what a kernel's fresh state costs (its own user and mount namespace, a new tmpfs with
+  home, caches and socket folder, and the grader finding and pinning that folder), over
+  ``--kernels`` kernels forked by one sandboxed warm server.
 
 It prints wall time, notebooks per second, the per-notebook overhead (wall time
 times workers, minus the time the notebooks' own cells took, per notebook), the
@@ -112,10 +115,35 @@ def our_results(course: Path) -> tuple[dict[tuple[str, str], float], float, floa
     return scores, cells, walls
 
 
+def fresh_state_ms(kernels: int) -> tuple[list[float], list[float]]:
+    """Per kernel, for ``kernels`` sandboxed kernels: milliseconds spent setting up its fresh
+    state in the kernel, and milliseconds the grader spent finding and pinning its socket folder."""
+    import asyncio
+
+    from autograder.kernels import WarmWorker
+    from autograder.sandbox import Limits
+
+    async def measure() -> tuple[list[float], list[float]]:
+        worker = WarmWorker(0, Limits(), {"OMP_NUM_THREADS": "1"})
+        await worker.start()
+        try:
+            for _ in range(kernels):
+                km = worker.kernel_manager()
+                await km.start_kernel()
+                await km.shutdown_kernel(now=True)
+                await worker.reap()
+            return worker.setup_ms, worker.pin_ms
+        finally:
+            await worker.stop()
+
+    return asyncio.run(measure())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--students", type=int, default=6, help="students per assignment")
     parser.add_argument("--workers", default=f"1,{os.cpu_count() or 1}", help="worker counts to time")
+    parser.add_argument("--kernels", type=int, default=20, help="kernels timed for the fresh-state cost")
     args = parser.parse_args()
     worker_counts = sorted({int(w) for w in args.workers.split(",")})
 
@@ -124,7 +152,8 @@ def main() -> None:
         names = assignments(course)
         notebooks = len(names) * args.students
         print(f"Batch: {args.students} students × {len(names)} assignments = {notebooks} notebooks "
-              f"({', '.join(KINDS)} in turn); {os.cpu_count()} CPU cores.")
+              f"({', '.join(KINDS)} in turn); {os.cpu_count()} CPU cores; "
+              f"load average {os.getloadavg()[0]:.2f} at the start.")
         for assignment in names:  # both tools grade against an assignment registered in the gradebook
             run([sys.executable, "-m", "nbgrader", "generate_assignment", assignment, "--force"], course)
 
@@ -165,6 +194,11 @@ def main() -> None:
             one, many = ours[min(worker_counts)][0], ours[best][0]
             print(f"Scaling {min(worker_counts)} → {best} workers: {one / many:.2f}× "
                   f"(ideal {best / min(worker_counts):.0f}×)")
+        setup, pin = (sorted(times) for times in fresh_state_ms(args.kernels))
+        print(f"Fresh per-submission state, median of {len(setup)} kernels: {setup[len(setup) // 2]:.1f} ms "
+              f"in the kernel (namespaces, tmpfs, folders) + {pin[len(pin) // 2]:.1f} ms in the grader "
+              f"(finding and pinning the socket folder)")
+        print(f"Load average at the end (1, 5, 15 min): {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
         print(f"\nScores: {len(stock)} stock, {len(scores)} ours; "
               f"{'all agree' if not disagree else f'{len(disagree)} disagree'}")
         for key, theirs, mine in disagree[:10]:
