@@ -222,9 +222,15 @@ class WarmWorker:
         self._pending[ident] = reply
         try:
             self.process.stdin.write((json.dumps({**message, "id": ident}) + "\n").encode())
-            async with asyncio.timeout(REQUEST_TIMEOUT_S):  # not wait_for: it may swallow a cancellation
-                await self.process.stdin.drain()
-                return await reply
+            # asyncio.wait, not wait_for: on Python 3.11 wait_for can swallow a cancellation
+            draining = asyncio.ensure_future(self.process.stdin.drain())
+            done, _ = await asyncio.wait({draining}, timeout=REQUEST_TIMEOUT_S)
+            if draining in done:
+                draining.result()
+                done, _ = await asyncio.wait({reply}, timeout=REQUEST_TIMEOUT_S)
+            if reply not in done:
+                raise asyncio.TimeoutError
+            return reply.result()
         except (BrokenPipeError, ConnectionResetError, asyncio.TimeoutError) as error:
             raise WorkerDied(f"worker {self.index} stopped answering ({type(error).__name__})") from error
         finally:
