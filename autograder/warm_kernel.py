@@ -44,6 +44,7 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import re
 import resource
 import select
 import shutil
@@ -91,7 +92,7 @@ def _mounts() -> list[tuple[str, set[str]]]:
     with open("/proc/self/mountinfo") as info:
         for line in info:
             fields = line.split()
-            point = fields[4].encode().decode("unicode_escape")  # \040 for spaces and the like
+            point = re.sub(r"\\([0-7]{3})", lambda code: chr(int(code.group(1), 8)), fields[4])  # \040 is a space
             mounts.append((point, set(fields[5].split(","))))
     return mounts
 
