@@ -80,10 +80,10 @@ def _sha256(*chunks: bytes) -> str:
 
 @functools.lru_cache(maxsize=None)
 def grader_code_hash(package_root: Path = UTILS_CHECKS.parent.parent) -> str:
-    """A hash of the grader's own code (``autograder/*.py``, ``utils/*.py``): a saved result is
-    reused only if the same code produced it."""
-    files = sorted((package_root / "autograder").glob("*.py")) + sorted((package_root / "utils").glob("*.py"))
-    return _sha256(*(f"{path.parent.name}/{path.name}".encode() + b"\0" + path.read_bytes() for path in files))
+    """A hash of the grader's own code (every ``.py`` under ``autograder/`` and ``utils/``): a saved
+    result is reused only if the same code produced it."""
+    files = sorted(path for package in ("autograder", "utils") for path in (package_root / package).rglob("*.py"))
+    return _sha256(*(str(path.relative_to(package_root)).encode() + b"\0" + path.read_bytes() for path in files))
 
 
 def load_notebooks(course_root: Path, assignment: str) -> list[Notebook]:
