@@ -214,7 +214,7 @@ class WarmWorker:
         every cell): the line is written whole or not at all, and a reply that arrives
         after its request was abandoned is dropped, never read as another's.
         """
-        if not self.alive:
+        if not self.alive or self._reader is None or self._reader.done():
             raise WorkerDied(f"worker {self.index} is not running")
         self._next_id += 1
         ident = self._next_id
