@@ -72,6 +72,7 @@ class CappedClient(NotebookClient):
         self.output_budget = output_bytes
         self.record_budget = MAX_RECORD_BYTES
         self.truncated = False
+        self.clear_before_next_output = False
 
     def output(self, outs, msg, display_id, cell_index):
         content = msg.get("content", {})
