@@ -26,7 +26,7 @@ from autograder.boundary import OutputLimitReached, ReceiveBudget, clean_message
 from conftest import REPO
 from utils.checks import RECORD_MIME, Verdict
 
-FUZZ = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=100, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 KEY = b"fuzz-key"
 MESSAGE_TYPES = ["status", "execute_input", "stream", "display_data", "execute_result", "error", "clear_output",
                  "update_display_data", "comm_open", "comm_msg", "comm_close", "execute_reply",
@@ -131,7 +131,7 @@ def test_the_budget_stops_exactly_past_its_limits(sizes, max_bytes, max_messages
     assert not budget.exceeded.is_set()
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=20, deadline=None, database=None)
 @given(kinds=st.lists(st.sampled_from(["stream", "display_data", "execute_result", "error", "clear_output"]),
                       min_size=200, max_size=400),
        text_size=st.integers(1_000, 50_000))
@@ -186,7 +186,7 @@ def test_any_submitted_notebook_is_read_or_named_invalid(notebook):
     assert all(isinstance(c.source, str) for c in graded.cells)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40, deadline=None, database=None)
 @given(garbage=st.binary(max_size=200) | st.just(b"[" * 100_000) | st.just(b'{"cells": ' + b"[" * 50_000))
 def test_unreadable_bytes_are_an_invalid_notebook(garbage):
     found = assemble.read_student_cells(garbage, SOLUTION_IDS, KNOWN_IDS)
@@ -217,7 +217,7 @@ records = st.fixed_dictionaries({"exercise": st.just("A") | json_values,
                                  "found": founds}) | json_values
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(published=st.lists(records, max_size=8), blocked=st.booleans())
 @example(published=[{"exercise": "A", "check": "number", "found": {"type": "number", "value": 10 ** 400}}],
          blocked=False)
