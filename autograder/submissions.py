@@ -27,6 +27,7 @@ import stat
 import tempfile
 import unicodedata
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -252,8 +253,12 @@ def unpack_zip(archive: Path, into: Path) -> Path:
                     with open(target, "wb") as sink:
                         sink.truncate(MAX_NOTEBOOK_BYTES + 1)
                 else:
-                    with zipped.open(member) as source, open(target, "wb") as sink:
-                        shutil.copyfileobj(_Capped(source, member.file_size), sink, 1 << 20)
+                    with open(target, "wb") as sink:
+                        try:
+                            with zipped.open(member) as source:
+                                shutil.copyfileobj(_Capped(source, member.file_size), sink, 1 << 20)
+                        except (zipfile.BadZipFile, zlib.error, EOFError):
+                            sink.truncate(0)   # a damaged entry: left empty, so it is that student's invalid-notebook
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, NotImplementedError) as error:
         raise BatchError(f"{archive} cannot be read as a zip file: {error}") from error
     return into
