@@ -40,7 +40,7 @@ from traitlets import Type
 MiB = 1024 * 1024
 MAX_FRAME_BYTES = 8 * MiB          # one zmq frame; a check record of 100 000 numbers is about 2.5 MiB
 QUEUED_MESSAGES = 16               # per socket, received but not yet read by the grader
-MAX_RECEIVED_BYTES = 128 * MiB     # per kernel: everything it sent, kept or dropped
+MAX_RECEIVED_BYTES = 64 * MiB      # per kernel: everything it sent, kept or dropped
 MAX_RECEIVED_MESSAGES = 100_000    # per kernel
 MAX_TEXT_CHARS = 1 * MiB           # one string field (stream text, one traceback line, one MIME value)
 MAX_TRACEBACK_LINES = 200

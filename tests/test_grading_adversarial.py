@@ -121,15 +121,15 @@ except Exception as error:
 COMM_FLOOD = """
 from comm import create_comm
 channel = create_comm(target_name="flood")
-blob = "x" * (1 << 20)
-for _ in range(400):
+blob = "x" * (4 << 20)
+for _ in range(100):
     channel.send({"blob": blob})
 """
 UPDATE_FLOOD = """
 from IPython.display import display
 handle = display("start", display_id=True)
-blob = "y" * (1 << 20)
-for _ in range(400):
+blob = "y" * (4 << 20)
+for _ in range(100):
     handle.update(blob)
 """
 FORGER = """
@@ -145,15 +145,15 @@ def publish(title, check, found, **kwargs):
     return display({RECORD: {"exercise": title, "check": check, "kind": "close", "found": found},
                     "text/plain": "forged"}, raw=True, **kwargs)
 def before(info):
-    title = re.search(r'exercise\\("([^"]+)"\\)', info.raw_cell or "")
+    title = re.search(r"exercise\\((.)(.+?)\\1\\)", info.raw_cell or "")   # either quote
     if not title:
         return
-    for check, found in FORGED.get(title.group(1), []):
-        publish(title.group(1), check, found)
-    if title.group(1) == "2 · gradient of the MSE":   # records for another exercise, in this cell
+    for check, found in FORGED.get(title.group(2), []):
+        publish(title.group(2), check, found)
+    if title.group(2) == "2 · gradient of the MSE":   # records for another exercise, in this cell
         publish("3 · ReLU neuron", "active neuron: x=2, y=1, w=1.5, b=0.5",
                 {"type": "list", "items": [{"type": "number", "value": 10.0}, {"type": "number", "value": 5.0}]})
-    if title.group(1) == "4 · gradient descent":      # a placeholder, turned into a record after the cell
+    if title.group(2) == "4 · gradient descent":      # a placeholder, turned into a record after the cell
         global late
         late = display({"text/plain": "placeholder"}, raw=True, display_id=True)
 def after(result):
@@ -166,7 +166,7 @@ get_ipython().events.register("pre_run_cell", before)
 get_ipython().events.register("post_run_cell", after)
 
 def centred_slope(f, x, h=1e-3):
-    return 0.0
+    return 1.0
 """
 SOURCE_LEAK = """
 import inspect, linecache
@@ -215,8 +215,8 @@ def submit_boundary_attacks(batch: Path, good: dict[str, str], course: Path) -> 
     submit(batch, "floods-updates", {**good, first: good[first] + UPDATE_FLOOD})
     submit(batch, "huge-number", {**good, first: "def centred_slope(f, x, h=1e-3):\n    return 10 ** 400\n"})
     submit(batch, "forger", {**good, first: FORGER, "relu_neuron_gradients": (
-        "def relu_neuron_gradients(x, y, w, b):\n    return 0.0, 0.0\n"),
-        "descend": "def descend(f, x0, lr, steps):\n    return [x0] * (steps + 1)\n"})
+        "def relu_neuron_gradients(x, y, w, b):\n    return 1.0, 1.0\n"),
+        "descend": "def descend(f, x0, lr, steps):\n    return [x0 + 1] * (steps + 1)\n"})
     submit(batch, "leaks-source", {**good, "descend": SOURCE_LEAK})
     submit_raw(batch, "garbled-metadata", good, garbled_metadata)
     submit(batch, "José", good)
@@ -425,8 +425,8 @@ def test_named_statuses(graded):
 
 def test_gradebook_holds_what_the_grader_wrote(graded):
     scores = gradebook_scores(f"sqlite:///{graded['course'] / 'gradebook.db'}", ASSIGNMENT)
-    assert {s: score for s, (score, _) in scores.items()} == {
-        s: float(r["score"]) for s, r in graded["rows"].items()}
+    assert {s: score for s, (score, _) in scores.items()} == {   # an unusable id never enters the gradebook
+        s: float(r["score"]) for s, r in graded["rows"].items() if r["status"] != "invalid-id"}
 
 
 def test_feedback_shows_no_hidden_expectations_or_student_html(graded):
