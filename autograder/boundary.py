@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import re
 import time
 from dataclasses import dataclass, field
 from queue import Empty
@@ -54,6 +55,7 @@ SHELL_TYPES = {"execute_reply", "kernel_info_reply"}
 EXECUTION_STATES = {"busy", "idle", "starting"}
 STREAM_NAMES = {"stdout", "stderr"}
 REPLY_STATUSES = {"ok", "error", "aborted"}
+PROTOCOL_VERSION = re.compile(r"\d{1,3}(\.\d{1,3}){0,2}")
 
 
 class OutputLimitReached(RuntimeError):
@@ -203,7 +205,9 @@ def _content(msg_type: str, content: dict) -> dict | None:
                          evalue=_text(content.get("evalue", ""), MAX_TEXT_CHARS // 16), traceback=[])
         return clean
     if msg_type == "kernel_info_reply":
-        clean = {"status": "ok", "protocol_version": _text(content.get("protocol_version", "5.3"), 20)}
+        version = content.get("protocol_version")
+        version = version if isinstance(version, str) and PROTOCOL_VERSION.fullmatch(version) else "5.3"
+        clean = {"status": "ok", "protocol_version": version}
         info = content.get("language_info")
         if isinstance(info, dict) and isinstance(info.get("name"), str):
             clean["language_info"] = {"name": info["name"][:MAX_NAME_CHARS]}

@@ -127,10 +127,10 @@ for _ in range(100):
 """
 UPDATE_FLOOD = """
 from IPython.display import display
-handle = display("start", display_id=True)
-blob = "y" * (4 << 20)
+handle = display({"text/plain": "start"}, raw=True, display_id=True)
+blob = {"text/plain": "y" * (4 << 20)}
 for _ in range(100):
-    handle.update(blob)
+    handle.update(blob, raw=True)
 """
 FORGER = """
 import re
