@@ -516,7 +516,9 @@ def test_ids_of_any_script_are_graded_and_unsafe_ids_are_not(graded):
 def out_of_time(graded, tmp_path_factory):
     """A notebook that reaches --notebook-timeout (fractional) in its third exercise, graded alone."""
     course = course_copy(tmp_path_factory.mktemp("course-timeout"))
+    # The reference and the gradebook's cells are already recorded: only the student is run.
     shutil.copytree(graded["course"] / "autograded" / ".reference", course / "autograded" / ".reference")
+    shutil.copy(graded["course"] / "gradebook.db", course / "gradebook.db")
     batch = tmp_path_factory.mktemp("batch-timeout")
     good = answers()
     submit(batch, "slow", {**good, "relu_neuron_gradients": "import time\ntime.sleep(120)\n"})
