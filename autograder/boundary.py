@@ -55,6 +55,7 @@ SHELL_TYPES = {"execute_reply", "kernel_info_reply"}
 EXECUTION_STATES = {"busy", "idle", "starting"}
 STREAM_NAMES = {"stdout", "stderr"}
 REPLY_STATUSES = {"ok", "error", "aborted"}
+JSON_MIME = re.compile(r"application/(.*\+)?json")   # nbformat's schema: any JSON; every other type is text
 PROTOCOL_VERSION = re.compile(r"\d{1,3}(\.\d{1,3}){0,2}")
 
 
@@ -103,8 +104,9 @@ def _text(value: Any, limit: int = MAX_TEXT_CHARS) -> str:
     return value[:limit]
 
 
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2 ** 53 else None
+def _count(value: Any) -> int | None:
+    """An execution count: nbformat accepts a non-negative integer or None."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2 ** 53 else None
 
 
 def plain_json(value: Any, max_items: int = MAX_JSON_ITEMS, max_depth: int = MAX_JSON_DEPTH) -> Any:
@@ -156,7 +158,7 @@ def _mime_bundle(data: Any) -> dict[str, Any]:
         if not isinstance(mime, str) or not 0 < len(mime) <= MAX_NAME_CHARS or "/" not in mime:
             continue
         try:
-            bundle[mime] = plain_json(value) if mime.endswith("json") else _text(value)
+            bundle[mime] = plain_json(value) if JSON_MIME.fullmatch(mime) else _text(value)
         except Malformed:
             continue
     return bundle
@@ -177,14 +179,14 @@ def _content(msg_type: str, content: dict) -> dict | None:
         state = content.get("execution_state")
         return {"execution_state": state} if state in EXECUTION_STATES else None
     if msg_type == "execute_input":
-        return {"code": "", "execution_count": _int(content.get("execution_count"))}
+        return {"code": "", "execution_count": _count(content.get("execution_count"))}
     if msg_type == "stream":
         name = content.get("name")
         return {"name": name, "text": _text(content.get("text"))} if name in STREAM_NAMES else None
     if msg_type in ("display_data", "execute_result"):
         clean = {"data": _mime_bundle(content.get("data")), "metadata": _metadata(content.get("metadata"))}
         if msg_type == "execute_result":
-            clean["execution_count"] = _int(content.get("execution_count"))
+            clean["execution_count"] = _count(content.get("execution_count"))
         return clean   # no "transient": no display ids, so no output can be rewritten later
     if msg_type == "error":
         traceback = content.get("traceback")
@@ -199,7 +201,7 @@ def _content(msg_type: str, content: dict) -> dict | None:
         status = content.get("status")
         if status not in REPLY_STATUSES:
             return None
-        clean = {"status": status, "execution_count": _int(content.get("execution_count"))}
+        clean = {"status": status, "execution_count": _count(content.get("execution_count"))}
         if status == "error":
             clean.update(ename=_text(content.get("ename", ""), MAX_NAME_CHARS),
                          evalue=_text(content.get("evalue", ""), MAX_TEXT_CHARS // 16), traceback=[])

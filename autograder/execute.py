@@ -95,7 +95,10 @@ class CappedClient(NotebookClient):
         if self.clear_before_next_output:   # a delayed clear_output: records stay
             outs[:] = [o for o in outs if _is_record(o)]
             self.clear_before_next_output = False
-        return super().output(outs, msg, None, cell_index)
+        try:
+            return super().output(outs, msg, None, cell_index)
+        except Exception:  # noqa: BLE001 -- nbformat rejected it (its schema is stricter than the boundary): drop it
+            return None
 
     def clear_output(self, outs, msg, cell_index):
         if msg.get("content", {}).get("wait"):

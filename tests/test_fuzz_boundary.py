@@ -99,6 +99,8 @@ def test_any_decoded_message_is_dropped_or_made_well_typed(message, channel):
 @pytest.mark.filterwarnings("ignore:Message serialization failed")   # nan in content: jupyter_client warns, sends
 @given(content=well_typed_content, msg_type=st.sampled_from(MESSAGE_TYPES),
        cuts=st.lists(st.tuples(st.integers(0, 6), st.integers(0, 400), st.binary(max_size=8)), max_size=4))
+@example(content={"data": {}, "execution_count": -1}, msg_type="execute_result", cuts=[])   # nbformat: minimum 0
+@example(content={"data": {"text/json": {"a": 1}}, "metadata": {}}, msg_type="display_data", cuts=[])
 def test_mutated_signed_messages_never_escape_the_guard(content, msg_type, cuts):
     """Correctly signed messages (a kernel holds the key) with bytes cut, replaced or inserted anywhere."""
     sender, receiver = Session(key=KEY), Session(key=KEY)
