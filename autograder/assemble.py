@@ -20,18 +20,36 @@ import nbformat
 from autograder.strip import strip_expectations
 
 MAX_CELL_CHARS = 200_000
+MAX_EXTRA_CELLS = 200           # the student's own code cells that are run
+MAX_STUDENT_CHARS = 2_000_000   # all code taken from one submission
 STUB = "raise NotImplementedError()"
 
 
 def nbgrader_meta(cell) -> dict:
-    meta = cell.get("metadata", {}).get("nbgrader", {})
+    """A cell's nbgrader metadata if both levels are objects, else ``{}`` (submitted metadata may be anything)."""
+    metadata = cell.get("metadata") if isinstance(cell, dict) else None
+    meta = metadata.get("nbgrader") if isinstance(metadata, dict) else None
     return meta if isinstance(meta, dict) else {}
 
 
+def _grade_id(cell) -> str | None:
+    grade_id = nbgrader_meta(cell).get("grade_id")
+    return grade_id if isinstance(grade_id, str) and grade_id else None
+
+
 def _text(source) -> str:
+    """A submitted cell's source as text: a string, or nbformat's list of lines; anything else is empty."""
     if isinstance(source, list):
-        source = "".join(str(s) for s in source)
-    return str(source)[:MAX_CELL_CHARS] if source is not None else ""
+        lines, size = [], 0
+        for line in source:
+            if not isinstance(line, str):
+                return ""
+            lines.append(line)
+            size += len(line)
+            if size > MAX_CELL_CHARS:
+                break
+        source = "".join(lines)
+    return source[:MAX_CELL_CHARS] if isinstance(source, str) else ""
 
 
 @dataclass
@@ -46,7 +64,7 @@ class StudentCells:
 
 def looks_like_a_notebook(raw: dict) -> bool:
     """The structure nbformat 4 requires, checked without a schema (jsonschema costs ~10 ms a notebook)."""
-    return (raw.get("nbformat") == 4 and isinstance(raw.get("metadata"), dict)
+    return (raw.get("nbformat") == 4 and isinstance(raw.get("metadata"), dict) and isinstance(raw.get("cells"), list)
             and all(isinstance(c, dict) and c.get("cell_type") in ("code", "markdown", "raw")
                     and isinstance(c.get("source"), (str, list)) for c in raw["cells"]))
 
@@ -62,44 +80,70 @@ def _stripped(source: str) -> str:
     return strip_expectations(source)
 
 
-def read_student_cells(path: Path | None, solution_ids: set[str], known_ids: set[str]) -> StudentCells:
-    """Answers and extra cells of a submitted notebook, salvaging what a damaged file still holds."""
+def _parse(contents: bytes) -> tuple[dict, list]:
+    """The notebook and its list of cells of a submitted notebook's bytes; ``ValueError`` (or ``RecursionError``) if none."""
+    raw = json.loads(contents.decode("utf-8", errors="replace"))
+    cells = raw.get("cells") if isinstance(raw, dict) else None
+    if not isinstance(cells, list):
+        raise ValueError("no list of cells")
+    return raw, cells
+
+
+def read_student_cells(submitted: bytes | Path | None, solution_ids: set[str], known_ids: set[str]) -> StudentCells:
+    """Answers and extra cells of a submitted notebook (its bytes, or a path read with
+    ``submissions.read_submitted``), salvaging what a damaged file still holds. Never raises for
+    what the file contains: unreadable is ``invalid-notebook``, wrong types are skipped."""
+    from autograder.submissions import Refused, read_submitted
+
     found = StudentCells()
-    if path is None:
+    if submitted is None:
         found.status.append("missing")
         found.notes.append("no notebook was submitted")
         return found
     try:
-        raw = json.loads(path.read_bytes().decode("utf-8", errors="replace"))
-        cells = raw.get("cells") if isinstance(raw, dict) else None
-        if not isinstance(cells, list):
-            raise ValueError("no list of cells")
-    except (ValueError, OSError, RecursionError) as error:
+        raw, cells = _parse(submitted if isinstance(submitted, bytes) else read_submitted(submitted))
+    except Refused as refusal:
+        found.status.append(refusal.status)
+        found.notes.append(refusal.note)
+        return found
+    except (ValueError, OSError, RecursionError, MemoryError) as error:
         found.status.append("invalid-notebook")
-        found.notes.append(f"the notebook file cannot be read ({type(error).__name__}: {str(error)[:120]}); "
+        found.notes.append(f"the notebook file cannot be read ({type(error).__name__}: {str(error)[:120]!r}); "
                            "every answer counts as not attempted")
         return found
     if not looks_like_a_notebook(raw):  # readable cells in a damaged notebook: grade what is there
         found.notes.append("the notebook does not follow the notebook format; its readable cells were graded")
     pending: list[str] = []
     duplicated = set()
+    extra_cells = student_chars = 0
+    dropped = 0
     for cell in cells:
         if not isinstance(cell, dict):
             continue
-        grade_id = nbgrader_meta(cell).get("grade_id")
-        if grade_id in solution_ids and nbgrader_meta(cell).get("solution"):
+        grade_id = _grade_id(cell)
+        if grade_id in solution_ids and nbgrader_meta(cell).get("solution") is True:
             if grade_id in found.answers:
                 duplicated.add(grade_id)
                 continue
             found.answers[grade_id] = _text(cell.get("source"))
+            student_chars += len(found.answers[grade_id])
             found.extras[grade_id] = pending
             pending = []
         elif grade_id in known_ids:
             found.extras.setdefault(grade_id, []).extend(pending)  # locked/test cells: the source's copy runs
             pending = []
         elif cell.get("cell_type") == "code":
-            pending.append(_text(cell.get("source")))
+            source = _text(cell.get("source"))
+            if extra_cells >= MAX_EXTRA_CELLS or student_chars + len(source) > MAX_STUDENT_CHARS:
+                dropped += 1
+                continue
+            extra_cells += 1
+            student_chars += len(source)
+            pending.append(source)
     found.extras[None] = pending
+    if dropped:
+        found.notes.append(f"{dropped} extra code cells beyond {MAX_EXTRA_CELLS} cells or "
+                           f"{MAX_STUDENT_CHARS // 1000} kB of code were not run")
     if duplicated:
         found.status.append("duplicated-cells")
         found.notes.append(f"answer cells appear more than once ({', '.join(sorted(duplicated))}): the first was graded")

@@ -50,8 +50,21 @@ def _add_grading_options(parser: argparse.ArgumentParser) -> None:
     limits.add_argument("--file-size-mib", type=int, default=defaults.file_size_mib)
     limits.add_argument("--disk-mib", type=int, default=defaults.disk_mib)
     limits.add_argument("--output-kib", type=int, default=defaults.output_kib)
-    limits.add_argument("--cell-timeout", type=float, default=defaults.cell_timeout_s, help="seconds")
-    limits.add_argument("--notebook-timeout", type=float, default=defaults.notebook_timeout_s, help="seconds")
+    limits.add_argument("--cell-timeout", type=_seconds, default=defaults.cell_timeout_s,
+                        help="seconds, fractions allowed (e.g. 2.5)")
+    limits.add_argument("--notebook-timeout", type=_seconds, default=defaults.notebook_timeout_s,
+                        help="seconds, fractions allowed")
+
+
+def _seconds(text: str) -> float:
+    """A time limit: a positive, finite number of seconds such as ``60`` or ``2.5``."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r}: a time limit must be a positive number of seconds")
+    return value
 
 
 def _options(args):

@@ -2,7 +2,10 @@
 
 Written from the grader's plain results, never from the executed notebook:
 no hidden test code, no expected value of a hidden check, no student output
-rendered as HTML (everything the student wrote is escaped). nbgrader's own
+rendered as HTML (everything the student wrote is escaped). The messages come
+from ``autograder.verdicts``, which never passes on text built in the
+student's kernel (an exception shows as its class name only); every message
+is still capped at ``MAX_MESSAGE_CHARS`` on the page. nbgrader's own
 ``generate_feedback`` renders the autograded notebook, hidden tests included,
 so it is not used.
 """
@@ -13,6 +16,12 @@ import html
 from pathlib import Path
 
 from autograder.report import STATUS_MEANING
+from autograder.verdicts import COULD_NOT_COMPARE, DID_NOT_RUN, PUBLISHED_TWICE
+
+MAX_MESSAGE_CHARS = 300
+# Failures whose message is the grader's own words, shown in full even for hidden checks.
+GRADER_WORDED = {"not attempted", "missing", "raised an error", DID_NOT_RUN, COULD_NOT_COMPARE, PUBLISHED_TWICE,
+                 "not graded: the submitted file was refused"}
 
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -32,20 +41,25 @@ li {{ margin: .35rem 0; }} .note {{ background: #fff6d6; padding: .5rem .8rem; b
 def check_line(check: dict) -> str:
     """One check as the student may see it: the full message for visible checks; for hidden
     ones only the verdict, the diagnosed mistake and the hint, never the expected value."""
-    name = html.escape(check["what"])
+    name = html.escape(_capped(check["what"]))
     if check["passed"]:
         return f'<li class="pass">✓ {name}: passed</li>'
     if not check["visible"]:
         name += " (hidden check)"
-    if check["visible"] or check.get("mistake") in ("not attempted", "missing", "raised an error"):
+    if check["visible"] or check.get("mistake") in GRADER_WORDED:
         text = check["message"]
     else:
         text = "failed."
         if check.get("mistake"):
             text += f" Likely mistake: {check['mistake']}."
-        if "Hint:" in check["message"]:
-            text += " Hint:" + check["message"].split("Hint:", 1)[1]
-    return f'<li class="fail">✗ {name}: {html.escape(text)}</li>'
+        if check.get("hint"):   # the instructor's hint, from the reference: never parsed out of the message
+            text += f" Hint: {check['hint']}"
+    return f'<li class="fail">✗ {name}: {html.escape(_capped(text))}</li>'
+
+
+def _capped(text: object) -> str:
+    text = str(text)
+    return text if len(text) <= MAX_MESSAGE_CHARS else text[:MAX_MESSAGE_CHARS - 1] + "…"
 
 
 def render(assignment: str, row: dict) -> str:

@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +29,7 @@ from pathlib import Path
 import nbformat
 
 from autograder import assemble, execute, feedback, gradebook, report, submissions, verdicts
-from autograder.kernels import WarmWorker, WorkerDied
+from autograder.kernels import WarmWorker
 from autograder.sandbox import IsolationUnavailable, Limits, gpu_devices, isolation_problem
 
 UTILS_CHECKS = Path(verdicts.__file__).resolve().parent.parent / "utils" / "checks.py"
@@ -208,83 +209,138 @@ def _match_files(submission: submissions.Submission, notebooks: list[Notebook]) 
     return matched, notes
 
 
+def _add_status(row: dict, status: str) -> None:
+    if status not in row["status"]:
+        row["status"].append(status)
+
+
+def one_line(text: object, limit: int = 300) -> str:
+    """``text`` on one line, at most ``limit`` characters: for notes in the CSV and the summary."""
+    return " ".join(str(text).split())[:limit]
+
+
+def _read_files(submission: submissions.Submission, files: dict, row: dict) -> dict[str, bytes | None]:
+    """Each matched notebook's bytes, read as a plain file within the size cap; ``None`` if absent or refused."""
+    contents: dict[str, bytes | None] = {}
+    for name, path in files.items():
+        contents[name] = None
+        if path is None or submission.status:
+            continue
+        try:
+            contents[name] = submissions.read_submitted(path)
+        except submissions.Refused as refusal:
+            _add_status(row, refusal.status)
+            row["notes"].append(refusal.note)
+    return contents
+
+
+def _checks_without_run(notebook: Notebook, grade_id: str, reason: str) -> list[dict]:
+    return [{"what": r["check"], "passed": False, "message": reason, "mistake": reason,
+             "visible": r["check"] in notebook.visible.get(grade_id, set())}
+            for r in notebook.reference.get(grade_id, [])]
+
+
+async def _grade_notebook(pool: WorkerPool, notebook: Notebook, contents: bytes | None, refused: bool,
+                          options: Options, folder: Path, row: dict) -> None:
+    """Run and judge one notebook of a submission, filling ``row`` as each exercise is decided."""
+    row["notebooks"][notebook.name] = scores = {grade_id: 0.0 for grade_id in notebook.points}
+    for grade_id, points in notebook.points.items():   # what stands if anything below fails
+        row["exercises"][grade_id] = {"notebook": notebook.name, "title": notebook.titles.get(grade_id, grade_id),
+                                      "points": points, "score": 0.0, "checks": []}
+    if refused or row["status"] and set(row["status"]) & {"duplicate-id", "invalid-id"}:
+        cells = assemble.StudentCells()     # nothing of this submission is read or run
+    else:
+        cells = assemble.read_student_cells(contents, notebook.solution_ids, notebook.known_ids)
+    for status in cells.status:
+        _add_status(row, status)
+    row["notes"] += cells.notes
+    results, run = {}, None
+    if cells.answers:
+        run = await _run(pool, assemble.grading_notebook(notebook.source, cells), options.limits)
+        row["cell_seconds"] += run.cell_seconds
+        row["wall_seconds"] += run.wall_seconds
+        for status in run.status:
+            _add_status(row, status)
+        row["notes"] += run.notes
+        blocked = verdicts.blocked_checks(run.notebook, run.stopped, run.skipped)
+        results = verdicts.grade_cells(notebook.reference, verdicts.records_by_cell(run.notebook),
+                                       notebook.points, blocked)
+    for grade_id in notebook.points:
+        result = results.get(grade_id)
+        exercise = row["exercises"][grade_id]
+        if result is None:
+            reason = "not attempted" if cells.answers or "missing" not in cells.status else "missing"
+            if refused:
+                reason = "not graded: the submitted file was refused"
+            exercise["checks"] = _checks_without_run(notebook, grade_id, reason)
+        else:
+            scores[grade_id] = exercise["score"] = result.score
+            hints = {str(r.get("check")): (r.get("spec") or {}).get("hint") for r in notebook.reference[grade_id]}
+            exercise["checks"] = [{"what": what, "passed": v.passed, "message": v.message, "mistake": v.mistake,
+                                   "visible": what in notebook.visible.get(grade_id, set()), "hint": hints.get(what)}
+                                  for what, v in result.checks]
+    if run is not None:
+        out = folder / f"{notebook.name}.ipynb"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(run.notebook, indent=1, ensure_ascii=False) + "\n")  # no schema pass
+
+
 async def grade_one(pool: WorkerPool, submission: submissions.Submission, notebooks: list[Notebook],
                     options: Options, folder: Path, source_key: str) -> dict:
     """Grade one student; returns the plain result row, also saved in ``folder`` (the student's
-    ``autograded/<student>/<assignment>/``) so an unchanged submission is not run again."""
+    ``autograded/<student>/<assignment>/``) so an unchanged submission is not run again.
+
+    A failure of the grader itself costs only what it touches: the row says
+    ``grader-error`` with a one-line reason and keeps every exercise decided before it.
+    """
     row = {"student_id": submission.student_id, "status": list(submission.status),
            "notes": list(submission.notes), "notebooks": {}, "exercises": {}, "cell_seconds": 0.0,
            "wall_seconds": 0.0, "reused": False}
     files, notes = _match_files(submission, notebooks)
     if notes:
         row["status"].append("renamed")
-        row["notes"] += notes
+        row["notes"] += [one_line(note) for note in notes]
+    contents = _read_files(submission, files, row)
+    refused = set(row["status"]) & set(submissions.REFUSED)
     content_key = _sha256(source_key.encode(), grader_code_hash().encode(),
-                          *(files[n.name].read_bytes() if files[n.name] else b"-" for n in notebooks))
+                          *(contents[n.name] if contents[n.name] is not None
+                            else ("refused" if refused else "-").encode() for n in notebooks))
     saved = folder / "grading.json"
-    if not options.force and saved.exists():
+    keep = "invalid-id" not in row["status"]   # an unusable id names no folder
+    if keep and not options.force and saved.is_file():
         try:
             previous = json.loads(saved.read_text())
-            if previous.get("content_key") == content_key:
+            if isinstance(previous, dict) and previous.get("content_key") == content_key:
                 previous["reused"] = True
                 return previous
-        except ValueError:
+        except (ValueError, OSError):
             pass
     row["content_key"] = content_key
     for notebook in notebooks:
-        scores = {grade_id: 0.0 for grade_id in notebook.points}
-        if submission.status:  # duplicate or invalid id: nothing is run
-            cells = assemble.StudentCells()
-        else:
-            cells = assemble.read_student_cells(files[notebook.name], notebook.solution_ids, notebook.known_ids)
-        for status in cells.status:
-            if status not in row["status"]:
-                row["status"].append(status)
-        row["notes"] += cells.notes
-        results = {}
-        if cells.answers:
-            to_run = assemble.grading_notebook(notebook.source, cells)
-            run = await _run(pool, to_run, options.limits)
-            row["cell_seconds"] += run.cell_seconds
-            row["wall_seconds"] += run.wall_seconds
-            for status in run.status:
-                if status not in row["status"]:
-                    row["status"].append(status)
-            row["notes"] += run.notes
-            student_records = verdicts.records_by_cell(run.notebook)
-            results = verdicts.grade_cells(notebook.reference, student_records, notebook.points)
-            out = folder / f"{notebook.name}.ipynb"
-            out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_text(json.dumps(run.notebook, indent=1, ensure_ascii=False) + "\n")  # no schema pass
-        for grade_id, points in notebook.points.items():
-            result = results.get(grade_id)
-            checks = []
-            if result is None:
-                reason = "not attempted" if cells.answers or "missing" not in cells.status else "missing"
-                checks = [{"what": r["check"], "passed": False, "message": reason, "mistake": reason,
-                           "visible": r["check"] in notebook.visible.get(grade_id, set())}
-                          for r in notebook.reference.get(grade_id, [])]
-            else:
-                scores[grade_id] = result.score
-                checks = [{"what": what, "passed": v.passed, "message": v.message, "mistake": v.mistake,
-                           "visible": what in notebook.visible.get(grade_id, set())}
-                          for what, v in result.checks]
-            row["exercises"][grade_id] = {"notebook": notebook.name, "title": notebook.titles.get(grade_id, grade_id),
-                                          "points": points, "score": scores[grade_id], "checks": checks}
-        row["notebooks"][notebook.name] = scores
+        try:
+            await _grade_notebook(pool, notebook, contents[notebook.name], bool(refused), options, folder, row)
+        except Exception as error:  # noqa: BLE001 -- any grader failure: this notebook's row entry, named
+            _add_status(row, "grader-error")
+            row["notes"].append(one_line(f"{notebook.name}: the grader could not finish it "
+                                         f"({type(error).__name__}: {error})"))
     row["score"] = sum(e["score"] for e in row["exercises"].values())
     row["max_score"] = sum(e["points"] for e in row["exercises"].values())
-    saved.parent.mkdir(parents=True, exist_ok=True)
-    saved.write_text(json.dumps(row, indent=1))
+    if keep:
+        try:
+            saved.parent.mkdir(parents=True, exist_ok=True)
+            saved.write_text(json.dumps(row, indent=1))
+        except OSError as error:
+            row["notes"].append(one_line(f"the result could not be saved for reuse ({error})"))
     return row
 
 
 # ---------------------------------------------------------------------------
 # The batch
 
-def _grader_error(submission: submissions.Submission, notebooks: list[Notebook], error: Exception) -> dict:
+def _grader_error(submission: submissions.Submission, notebooks: list[Notebook], error: BaseException) -> dict:
     return {"student_id": submission.student_id, "status": ["grader-error"],
-            "notes": [f"the grader could not finish this submission: {error}"], "exercises": {},
+            "notes": [one_line(f"the grader could not finish this submission ({type(error).__name__}: {error})")],
+            "exercises": {},
             "notebooks": {n.name: {g: 0.0 for g in n.points} for n in notebooks},
             "score": 0.0, "max_score": sum(sum(n.points.values()) for n in notebooks),
             "cell_seconds": 0.0, "wall_seconds": 0.0, "reused": False}
@@ -307,7 +363,7 @@ async def grade_batches(course_root: Path, batches: dict[str, list[submissions.S
             try:
                 row = await grade_one(pool, submission, notebooks[assignment], options,
                                       autograded / submission.student_id / assignment, keys[assignment])
-            except (WorkerDied, OSError, RuntimeError, ValueError) as error:
+            except Exception as error:  # noqa: BLE001 -- of any type: this row's grader-error, never the batch's
                 row = _grader_error(submission, notebooks[assignment], error)
             progress.update(1)
             return row
@@ -343,12 +399,39 @@ def main(assignments: list[str], course_root: Path, source: Path | None, options
                                                       scratch=Path(unpacked) / assignment)
             gradebook.register_assignment(assignment, course_root, db_url, {n.name: n.points for n in notebooks})
         results = asyncio.run(grade_batches(course_root, batches, options))
+    problems = []
     for assignment, rows in results.items():
-        gradebook.record_scores(db_url, assignment, rows)
-        for row in rows:
-            feedback.write(course_root / "feedback" / row["student_id"] / assignment, assignment, row)
+        problems += write_outputs(course_root, assignment, rows, db_url)
+    for problem in problems:
+        print(f"autograder: {problem}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+def write_outputs(course_root: Path, assignment: str, rows: list[dict], db_url: str) -> list[str]:
+    """CSV first, then gradebook, feedback pages, histogram and summary: each written even if
+    another fails (a failure is returned as a one-line problem). Rows with an unusable id get a
+    CSV line only: their id names no folder and no gradebook student."""
+    problems = []
+    csv_path = histogram = None
+    usable = [row for row in rows if "invalid-id" not in row["status"]]
+    try:
         csv_path = report.write_csv(course_root / "grades" / f"{assignment}.csv", rows,
                                     load_notebooks(course_root, assignment))
+    except Exception as error:  # noqa: BLE001 -- report it, write the rest
+        problems.append(one_line(f"{assignment}: the CSV could not be written ({type(error).__name__}: {error})"))
+    try:
+        gradebook.record_scores(db_url, assignment, usable)
+    except Exception as error:  # noqa: BLE001
+        problems.append(one_line(f"{assignment}: the gradebook could not be written ({type(error).__name__}: {error})"))
+    for row in usable:
+        try:
+            feedback.write(course_root / "feedback" / row["student_id"] / assignment, assignment, row)
+        except Exception as error:  # noqa: BLE001
+            problems.append(one_line(f"{assignment}: no feedback page for {row['student_id']} "
+                                     f"({type(error).__name__}: {error})"))
+    try:
         histogram = report.write_histogram(course_root / "grades" / f"{assignment}-histogram.png", rows, assignment)
-        print(report.summary(assignment, rows, csv_path, histogram))
-    return 0
+    except Exception as error:  # noqa: BLE001
+        problems.append(one_line(f"{assignment}: the histogram could not be drawn ({type(error).__name__}: {error})"))
+    print(report.summary(assignment, rows, csv_path, histogram))
+    return problems
