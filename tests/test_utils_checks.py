@@ -412,3 +412,26 @@ def test_recorded_answers_from_hostile_objects_become_errors():
     assert plain == {"type": "number", "value": 2.0}
     broken = ex._answer(lambda: torch.ones(2).as_subclass(Liar))
     assert broken["type"] in ("error", "tensor")
+
+
+def test_used_autograd_survives_the_trip_through_the_grader():
+    """The grader keeps only an error's text; the named mistake is read back from the error's name."""
+    with exercise("9 · demo") as ex:
+        found = ex._answer(lambda: by_hand(lambda: torch.func.grad(torch.sin)(torch.tensor(1.0)))())
+    text_only = {"type": "error", "error": found["error"]}
+    assert judge("close", text_only, spec(1.0)).mistake == "used autograd"
+    forged = {"type": "error", "error": "ValueError: x", "mistake": "not attempted"}
+    assert judge("close", forged, spec(1.0)).mistake == "raised an error"
+
+
+def test_instructor_records_carry_the_new_keywords_and_strip_removes_them(monkeypatch, capsys):
+    from autograder.strip import strip_expectations
+    monkeypatch.setenv("COURSE_CHECK_RECORD", "1")
+    with exercise("9 · demo") as ex:
+        ex.close("typed", lambda: 2.0, expected=2.0, kind="float", dtype=None, device=torch.device("cpu"))
+        ex.metric("labels", lambda: [1, 0], expected=[1, 1], metric="accuracy", at_least=0.5)
+    typed, labels = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert typed["spec"] == {"expected": to_plain(2.0), "kind": "float", "device": "cpu"}
+    assert labels["spec"] == {"expected": to_plain([1, 1]), "metric": "accuracy", "at_least": 0.5}
+    cell = 'with exercise("x") as ex:\n    ex.metric("labels", lambda: predict(X), expected=secret_labels(), at_least=0.9)\n'
+    assert "secret_labels" not in strip_expectations(cell) and "predict(X)" in strip_expectations(cell)

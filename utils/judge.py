@@ -82,8 +82,9 @@ def _judge(kind: str, found: Any, spec: dict) -> Verdict:
     if isinstance(found, dict) and found.get("type") == "error":
         text = found.get("error")
         text = text[:500] if isinstance(text, str) else "an error"
-        mistake = found.get("mistake") if isinstance(found.get("mistake"), str) else None
-        return Verdict(False, f"your code raised {text}", (mistake or "raised an error")[:200])
+        # the error's own name says which named mistake it is; nothing else the record claims is trusted
+        mistake = "used autograd" if text.startswith("UsedAutograd:") else "raised an error"
+        return Verdict(False, f"your code raised {text}", mistake)
     try:
         found = validate_plain(found)
     except ValueError:
