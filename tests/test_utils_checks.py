@@ -349,6 +349,7 @@ def test_bounds_reject_nan_and_infinity_unless_allowed():
     assert judge("above", to_plain(float("inf")), bound).mistake == "not finite"
     assert judge("below", to_plain(True), {"bound": to_plain(2.0)}).mistake == "wrong type"
     assert judge("below", to_plain(-(10 ** 400)), bound).mistake == "not finite"
+    assert judge("below", to_plain(0.05), {"bound": to_plain(torch.tensor(0.1))}).passed
 
 
 def test_finite_rejects_empty_answers_and_bools():

@@ -257,7 +257,9 @@ def _bound(found: dict, spec: dict, kind: str) -> Verdict:
     if value is None:
         mistake = "returned None" if found["type"] == "none" else "wrong type"
         return Verdict(False, f"expected one number, found {kind_of(found)} ({show(found)}).", mistake)
-    bound = as_float(validate_plain(spec["bound"])["value"])
+    bound = _one_number(validate_plain(spec["bound"]))  # a number, or a one-element tensor
+    if bound is None:
+        raise ValueError("a bound is one number")
     word = "below" if kind == "below" else "above"
     if math.isnan(value):
         return Verdict(False, f"expected a value {word} {fmt(bound)}, found nan: the computation diverged "
