@@ -101,18 +101,27 @@ CELLS = {{"centred_slope": [
     wrong("forward difference, wrong words", "def centred_slope(f, x, h=1e-3):\\n    return (f(x + h) - f(x)) / h\\n",
           diagnosis="a diagnosis no check gives"),
     right("actually wrong", "def centred_slope(f, x, h=1e-3):\\n    return 0.0\\n"),
+    wrong("the stub", "def centred_slope(f, x, h=1e-3):\\n    raise NotImplementedError()\\n",
+          diagnosis="not attempted"),
+], "mse_gradients": [
+    wrong("torch.func", "def mse_gradients(x, y, w, b):\\n    import torch.func\\n"
+          "    loss = lambda w, b: ((w * x + b - y) ** 2).mean()\\n"
+          "    return torch.func.grad(loss, argnums=(0, 1))(torch.tensor(float(w)), torch.tensor(float(b)))\\n",
+          diagnosis="used autograd"),
 ]}}
 ''')
-    result = run_mutants(tmp_path, FIRST, "--cell", "centred_slope")
+    result = run_mutants(tmp_path, FIRST, "--cell", "centred_slope", "--cell", "mse_gradients")
     assert result.returncode == 1, result.stderr[-2000:]
     out = result.stdout
     assert "✗ wrong 'actually correct': kept full marks" in out
     assert "✗ wrong 'forward difference, wrong words': lost points, but no failing check says" in out
     assert "✗ right 'actually wrong': lost points" in out
-    assert "'forward difference':" not in out
-    assert "centred_slope: 1/3 wrong lose points, 0/1 alternatives keep full marks" in out
+    for behaving in ("'forward difference':", "'the stub'", "'torch.func'"):  # diagnosed through the grader
+        assert behaving not in out
+    assert "centred_slope: 2/4 wrong lose points, 0/1 alternatives keep full marks" in out
+    assert "mse_gradients: 1/1 wrong lose points, 0/0 alternatives keep full marks" in out
     assert out.strip().splitlines()[-1] == \
-        "mutation score: 1/3 wrong answers lose points, 0/1 alternatives keep full marks (1 answer cells)"
+        "mutation score: 3/5 wrong answers lose points, 0/1 alternatives keep full marks (2 answer cells)"
 
 
 @pytest.mark.notebook
