@@ -436,3 +436,23 @@ def test_instructor_records_carry_the_new_keywords_and_strip_removes_them(monkey
     assert labels["spec"] == {"expected": to_plain([1, 1]), "metric": "accuracy", "at_least": 0.5}
     cell = 'with exercise("x") as ex:\n    ex.metric("labels", lambda: predict(X), expected=secret_labels(), at_least=0.9)\n'
     assert "secret_labels" not in strip_expectations(cell) and "predict(X)" in strip_expectations(cell)
+
+
+def test_inputs_after_shows_what_a_call_did_to_its_inputs():
+    from utils.checks import inputs_after
+    x, v = torch.tensor([1.0, 2.0]), torch.tensor([0.5, 0.5])
+
+    def in_place(x, v):
+        v.mul_(0.9).add_(x)
+        return x - v
+
+    def pure(x, v):
+        return x - (0.9 * v + x)
+    assert judge("close", to_plain(inputs_after(pure, x, v)), spec([x, v])).passed
+    assert not judge("close", to_plain(inputs_after(in_place, x, v)), spec([x, v])).passed
+    assert v.tolist() == [0.5, 0.5]  # the originals were never handed out
+
+
+def test_dtype_is_named_the_same_however_it_is_written():
+    from utils.checks import _dtype_name
+    assert {_dtype_name(d) for d in (torch.float64, np.float64, np.dtype("float64"), "float64")} == {"float64"}

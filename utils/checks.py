@@ -40,7 +40,7 @@ from utils.answers import (MAX_RECORDED_NUMBERS, MAX_RECORDED_TEXT, RECORD_ENV_V
 from utils.judge import ANSWER_KINDS, CHECK_KINDS, METRICS, Verdict, default_tolerance, judge
 
 __all__ = [
-    "exercise", "by_hand", "inputs_seen", "Spy", "ChecksFailed", "NotAttempted", "UsedAutograd",
+    "exercise", "by_hand", "inputs_seen", "inputs_after", "Spy", "ChecksFailed", "NotAttempted", "UsedAutograd",
     "judge", "Verdict", "validate_plain", "to_plain", "show", "default_tolerance", "UnrecordableAnswer",
     "RECORD_MIME", "RECORD_ENV_VAR", "CHECK_KINDS", "ANSWER_KINDS", "METRICS",
     "MAX_RECORDED_NUMBERS", "MAX_RECORDED_TEXT",
@@ -89,9 +89,12 @@ def _publish(record: dict) -> None:
 
 
 def _dtype_name(dtype: Any) -> str:
-    """"float64" for torch.float64, numpy.float64 or the string itself."""
-    return str(getattr(dtype, "name", None) if type(dtype).__module__.startswith("numpy") else dtype) \
-        .replace("torch.", "")
+    """"float64" for torch.float64, numpy.float64, numpy.dtype("float64") or "float64"."""
+    if isinstance(dtype, type):
+        return dtype.__name__
+    if type(dtype).__module__.startswith("numpy") and getattr(dtype, "name", None):
+        return str(dtype.name)
+    return str(dtype).replace("torch.", "")
 
 
 def _device_type(device: Any) -> str:
@@ -365,6 +368,18 @@ def by_hand(function: Callable) -> Callable:
             raise UsedAutograd(_AUTOGRAD_REFUSAL)
         return result
     return run_without_autograd
+
+
+def inputs_after(call: Callable[..., Any], *inputs: Any) -> list:
+    """Copies of ``inputs`` as they are after ``call(*copies)`` ran: compare them with the originals
+    to check that a function leaves its caller's tensors alone.
+
+    ``ex.close("x and v unchanged", lambda: inputs_after(momentum_step, x, v), expected=[x, v])``
+    """
+    import copy
+    copies = [value.detach().clone() if hasattr(value, "detach") else copy.deepcopy(value) for value in inputs]
+    call(*copies)
+    return copies
 
 
 class Spy:
