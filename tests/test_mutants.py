@@ -133,3 +133,20 @@ def test_every_assignment_passes_its_mutation_suite(assignment):
     last = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else result.stderr
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert last.startswith("mutation score: ")
+
+
+def _cuda_available() -> bool:
+    import torch
+    return torch.cuda.is_available()
+
+
+@pytest.mark.notebook
+@pytest.mark.slow
+@pytest.mark.xdist_group("mutants")
+@pytest.mark.skipif(not _cuda_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_every_assignment_passes_its_mutation_suite_on_cuda(assignment):
+    """The same suites graded with student code on the GPU: every mutant behaves there too, so the
+    scores match the CPU run's (which also must behave completely)."""
+    result = run_mutants(REPO, assignment, "--device", "cuda")
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
