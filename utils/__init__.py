@@ -7,7 +7,9 @@ Each module owns one idea:
 - ``utils.data``      the course's tiny data sets, embedded or generated
 - ``utils.plots``     labelled figures: loss curves, fits, loss surfaces
 - ``utils.gradcheck`` compare analytic gradients with finite differences
-- ``utils.checks``    the checks behind every exercise
+- ``utils.checks``    the checks behind every exercise (the student-facing API), built on
+  ``utils.answers`` (answers as plain data), ``utils.judge`` (verdicts) and
+  ``utils.diagnose`` (why an answer is wrong)
 
 The first two give ``from utils import pick_device, set_seed, seeded_generator``,
 loaded on first use, so ``import utils.checks`` does not import torch (the
