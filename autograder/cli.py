@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -75,7 +76,17 @@ def _submitted_assignments(course_root: Path) -> list[str]:
     return sorted({p.name for p in submitted.glob("*/*") if p.is_dir() and (course_root / "source" / p.name).is_dir()})
 
 
+def _put_interpreter_on_path() -> None:
+    """nbgrader's gradebook runs ``alembic`` as a program: find it next to this interpreter
+    even when the environment is not activated (``.venv/bin/autograder`` from a bare shell)."""
+    bin_dir = str(Path(sys.executable).parent)
+    path = os.environ.get("PATH", "")
+    if bin_dir not in path.split(os.pathsep):
+        os.environ["PATH"] = bin_dir + (os.pathsep + path if path else "")
+
+
 def main(argv=None) -> int:
+    _put_interpreter_on_path()
     parser = argparse.ArgumentParser(prog="autograder", description="The course's grading tool.")
     sub = parser.add_subparsers(dest="command", required=True)
     release = sub.add_parser("release", help="regenerate release/ from source/ and verify it")
