@@ -26,7 +26,8 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import assemble, execute, feedback, gradebook, report, submissions, verdicts
+from autograder import assemble, collect, exchange, execute, feedback, gradebook, report, review, submissions, \
+    timestamps, verdicts
 from autograder.kernels import WarmWorker, WorkerDied
 from autograder.sandbox import IsolationUnavailable, Limits, gpu_devices, isolation_problem
 
@@ -46,6 +47,8 @@ class Options:
     device: str = "cpu"
     db_url: str | None = None
     progress: bool = True
+    manifest: Path | None = None          # CSV of student_id, submitted_at (autograder.timestamps)
+    file_into_submitted: bool = True      # file a --from batch into submitted/ (autograder.collect)
 
 
 @dataclass
@@ -326,20 +329,50 @@ def main(assignments: list[str], course_root: Path, source: Path | None, options
                 "Refusing to grade. To grade anyway, without isolation (only for code you trust), "
                 "pass --unsafe-no-sandbox.")
     db_url = options.db_url or gradebook.default_db_url(course_root)
+    manifest = timestamps.load_manifest(options.manifest) if options.manifest else None
     with tempfile.TemporaryDirectory(prefix="autograder-batch-") as unpacked:
         batches = {}
         for assignment in assignments:
             notebooks = load_notebooks(course_root, assignment)
             batches[assignment] = submissions.collect(course_root, assignment, source,
                                                       scratch=Path(unpacked) / assignment)
+            collect.stamp(batches[assignment], manifest)
             gradebook.register_assignment(assignment, course_root, db_url, {n.name: n.points for n in notebooks})
         results = asyncio.run(grade_batches(course_root, batches, options))
+        for assignment, rows in results.items():
+            _prepare_review(course_root, assignment, batches[assignment], rows,
+                            from_elsewhere=source is not None and options.file_into_submitted)
+    late_policy = gradebook.nbgrader_settings(course_root)
     for assignment, rows in results.items():
-        gradebook.record_scores(db_url, assignment, rows)
+        standings = gradebook.record_scores(db_url, assignment, rows, late_policy)
         for row in rows:
-            feedback.write(course_root / "feedback" / row["student_id"] / assignment, assignment, row)
+            row.update(report.standing_columns(row, standings.get(row["student_id"])))
+            folder = course_root / "feedback" / row["student_id"] / assignment
+            feedback.write(folder, assignment, row)
+            exchange.complete_feedback(folder, standings[row["student_id"]].submitted_at
+                                       if row["student_id"] in standings else None,
+                                       course_root / "submitted" / row["student_id"] / assignment)
         csv_path = report.write_csv(course_root / "grades" / f"{assignment}.csv", rows,
                                     load_notebooks(course_root, assignment))
         histogram = report.write_histogram(course_root / "grades" / f"{assignment}-histogram.png", rows, assignment)
         print(report.summary(assignment, rows, csv_path, histogram))
     return 0
+
+
+def _prepare_review(course_root: Path, assignment: str, batch: list[submissions.Submission], rows: list[dict],
+                    from_elsewhere: bool) -> None:
+    """Submission times into the rows, the batch filed where formgrader looks, and every
+    autograded notebook annotated for review (``collect``, ``review``)."""
+    notebooks = load_notebooks(course_root, assignment)
+    by_student = {s.student_id: s for s in batch}
+    collect.file_batch(course_root, assignment, batch, [n.name for n in notebooks], from_elsewhere)
+    for row in rows:
+        submission = by_student.get(row["student_id"])
+        when = submission.submitted_at if submission else None
+        row["submitted_at"] = when.isoformat() if when else None
+        if submission is None or set(submission.status) & collect.NOT_FILED:
+            continue
+        files, _ = _match_files(submission, notebooks)
+        for notebook in notebooks:
+            review.write_autograded(course_root / "autograded" / row["student_id"] / assignment,
+                                    notebook.source, notebook.name, row, files[notebook.name])

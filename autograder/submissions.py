@@ -13,10 +13,13 @@ all (no such path, unreadable zip, no notebooks anywhere) raises ``BatchError``.
 
 from __future__ import annotations
 
+import os
 import re
 import tempfile
+import time
 import zipfile
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$")
@@ -36,6 +39,7 @@ class Submission:
     notebooks: list[Path] = field(default_factory=list)
     status: list[str] = field(default_factory=list)   # e.g. ["duplicate-id"]; empty when fine
     notes: list[str] = field(default_factory=list)    # human-readable details
+    submitted_at: datetime | None = None               # naive UTC; see autograder.timestamps
 
 
 def _is_notebook(path: Path) -> bool:
@@ -104,9 +108,20 @@ def unpack_zip(archive: Path, into: Path) -> Path:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 with zipped.open(member) as source, open(target, "wb") as sink:
                     sink.write(source.read(MAX_NOTEBOOK_BYTES + 1))
+                _keep_entry_time(target, member)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as error:
         raise BatchError(f"{archive} cannot be read as a zip file: {error}") from error
     return into
+
+
+def _keep_entry_time(target: Path, member: zipfile.ZipInfo) -> None:
+    """Give an unpacked file the time its zip entry carries (local time of the machine that zipped
+    it, read as this machine's), so the file time still says when it was handed in."""
+    try:
+        seconds = time.mktime((*member.date_time, 0, 0, -1))
+        os.utime(target, (seconds, seconds))
+    except (OverflowError, ValueError, OSError):
+        pass
 
 
 def _wrapper_folder(root: Path, assignment: str) -> Path | None:
