@@ -346,12 +346,15 @@ def main(assignments: list[str], course_root: Path, source: Path | None, options
     for assignment, rows in results.items():
         standings = gradebook.record_scores(db_url, assignment, rows, late_policy)
         for row in rows:
-            row.update(report.standing_columns(row, standings.get(row["student_id"])))
+            standing = standings.get(row["student_id"])
+            row.update(report.standing_columns(row, standing))
             folder = course_root / "feedback" / row["student_id"] / assignment
             feedback.write(folder, assignment, row)
-            exchange.complete_feedback(folder, standings[row["student_id"]].submitted_at
-                                       if row["student_id"] in standings else None,
-                                       course_root / "submitted" / row["student_id"] / assignment)
+            try:
+                exchange.complete_feedback(folder, standing.submitted_at if standing else None,
+                                           course_root / "submitted" / row["student_id"] / assignment)
+            except OSError as error:
+                row["notes"].append(f"feedback not ready for nbgrader release_feedback: {error}")
         csv_path = report.write_csv(course_root / "grades" / f"{assignment}.csv", rows,
                                     load_notebooks(course_root, assignment))
         histogram = report.write_histogram(course_root / "grades" / f"{assignment}-histogram.png", rows, assignment)
@@ -365,14 +368,17 @@ def _prepare_review(course_root: Path, assignment: str, batch: list[submissions.
     autograded notebook annotated for review (``collect``, ``review``)."""
     notebooks = load_notebooks(course_root, assignment)
     by_student = {s.student_id: s for s in batch}
-    collect.file_batch(course_root, assignment, batch, [n.name for n in notebooks], from_elsewhere)
     for row in rows:
         submission = by_student.get(row["student_id"])
         when = submission.submitted_at if submission else None
         row["submitted_at"] = when.isoformat() if when else None
         if submission is None or set(submission.status) & collect.NOT_FILED:
             continue
-        files, _ = _match_files(submission, notebooks)
-        for notebook in notebooks:
-            review.write_autograded(course_root / "autograded" / row["student_id"] / assignment,
-                                    notebook.source, notebook.name, row, files[notebook.name])
+        try:   # a file that cannot be copied or written costs this row a note, never the batch
+            collect.file_batch(course_root, assignment, [submission], [n.name for n in notebooks], from_elsewhere)
+            files, _ = _match_files(submission, notebooks)
+            for notebook in notebooks:
+                review.write_autograded(course_root / "autograded" / row["student_id"] / assignment,
+                                        notebook.source, notebook.name, row, files[notebook.name])
+        except OSError as error:
+            row["notes"].append(f"not filed or annotated for formgrader: {error}")
