@@ -16,11 +16,15 @@
         grade each answer cell's wrong answers and correct alternatives
         (tests/mutants/<assignment>.py) with the real grader; non-zero exit
         unless every wrong answer loses points and every alternative keeps full marks.
+    autograder export ASSIGNMENT --to canvas|moodle|csv [--output FILE]
+        the gradebook (hand-graded points and late penalties included) as a
+        CSV that the learning management system imports.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -80,10 +84,29 @@ def _options(args):
                     output_kib=args.output_kib, cell_timeout_s=args.cell_timeout,
                     notebook_timeout_s=args.notebook_timeout)
     options = Options(force=args.force, sandboxed=not args.unsafe_no_sandbox, limits=limits,
-                      device=args.device, db_url=args.db_url, progress=not args.no_progress)
+                      device=args.device, db_url=args.db_url, progress=not args.no_progress,
+                      manifest=Path(args.manifest).resolve() if getattr(args, "manifest", None) else None,
+                      file_into_submitted=args.command != "demo")
     if args.workers:
         options.workers = args.workers
     return options
+
+
+def _export(args) -> int:
+    from autograder.export import ExportError, export
+    from autograder.gradebook import default_db_url
+
+    course_root = _course_root(args.course_root)
+    output = Path(args.output) if args.output else course_root / "grades" / f"{args.assignment}-{args.to}.csv"
+    try:
+        path, rows = export(args.db_url or default_db_url(course_root), args.assignment, args.to, output)
+    except (ExportError, OSError) as error:
+        print(f"autograder: {error}", file=sys.stderr)
+        return 2
+    pending = sum(1 for row in rows if row.pending_points)
+    print(f"{path}: {sum(r.submitted for r in rows)} submissions of {len(rows)} students"
+          + (f"; {pending} still have written answers to grade by hand" if pending else ""))
+    return 0
 
 
 def _submitted_assignments(course_root: Path) -> list[str]:
@@ -93,7 +116,17 @@ def _submitted_assignments(course_root: Path) -> list[str]:
     return sorted({p.name for p in submitted.glob("*/*") if p.is_dir() and (course_root / "source" / p.name).is_dir()})
 
 
+def _put_interpreter_on_path() -> None:
+    """nbgrader's gradebook runs ``alembic`` as a program: find it next to this interpreter
+    even when the environment is not activated (``.venv/bin/autograder`` from a bare shell)."""
+    bin_dir = str(Path(sys.executable).parent)
+    path = os.environ.get("PATH", "")
+    if bin_dir not in path.split(os.pathsep):
+        os.environ["PATH"] = bin_dir + (os.pathsep + path if path else "")
+
+
 def main(argv=None) -> int:
+    _put_interpreter_on_path()
     parser = argparse.ArgumentParser(prog="autograder", description="The course's grading tool.")
     sub = parser.add_subparsers(dest="command", required=True)
     release = sub.add_parser("release", help="regenerate release/ from source/ and verify it")
@@ -102,7 +135,11 @@ def main(argv=None) -> int:
     grade = sub.add_parser("grade", help="grade a batch of submissions")
     grade.add_argument("assignments", nargs="*", help="assignment names (default: every one in submitted/)")
     grade.add_argument("--from", dest="source", default=None,
-                       help="a folder of per-student folders, or a zip as downloaded from an LMS")
+                       help="a folder of per-student folders, or a zip as downloaded from an LMS "
+                            "(filed into submitted/ for formgrader)")
+    grade.add_argument("--manifest", default=None,
+                       help="CSV with columns student_id, submitted_at: submission times (else timestamp.txt, "
+                            "else the file time)")
     _add_grading_options(grade)
     demo = sub.add_parser("demo", help="grade the bundled demo batch of assignment 1")
     _add_grading_options(demo)
@@ -112,7 +149,16 @@ def main(argv=None) -> int:
     mutants.add_argument("--cell", dest="cells", action="append", default=None, metavar="GRADE_ID",
                          help="only the mutants of this answer cell (repeatable)")
     _add_grading_options(mutants)
+    export = sub.add_parser("export", help="the gradebook as a CSV for Canvas, Moodle or anything else")
+    export.add_argument("assignment", help="assignment name")
+    export.add_argument("--to", required=True, choices=("canvas", "moodle", "csv"), help="the format")
+    export.add_argument("--output", default=None, help="file to write (default: grades/<assignment>-<format>.csv)")
+    export.add_argument("--db-url", default=None, help="gradebook database URL (default: nbgrader_config.py's)")
+    export.add_argument("--course-root", default=None, help="course folder (default: here, or this repository)")
     args = parser.parse_args(argv)
+
+    if args.command == "export":
+        return _export(args)
 
     if args.command == "release":
         from autograder.release import main as release_main
@@ -121,6 +167,7 @@ def main(argv=None) -> int:
     from autograder import grade as grading
     from autograder.sandbox import IsolationUnavailable
     from autograder.submissions import BatchError
+    from autograder.timestamps import ManifestError
 
     course_root = _course_root(args.course_root)
     options = _options(args)
@@ -146,7 +193,7 @@ def main(argv=None) -> int:
             return 2
         source = Path(args.source).resolve() if args.source else None
         return grading.main(assignments, course_root, source, options)
-    except (BatchError, IsolationUnavailable, grading.SourceError) as error:
+    except (BatchError, IsolationUnavailable, grading.SourceError, ManifestError) as error:
         print(f"autograder: {error}", file=sys.stderr)
         return 2
 

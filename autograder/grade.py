@@ -28,7 +28,8 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import assemble, execute, feedback, gradebook, report, submissions, verdicts
+from autograder import assemble, collect, exchange, execute, feedback, gradebook, report, review, submissions, \
+    timestamps, verdicts
 from autograder.kernels import WarmWorker
 from autograder.sandbox import IsolationUnavailable, Limits, gpu_devices, isolation_problem
 
@@ -50,6 +51,8 @@ class Options:
     device: str = "cpu"
     db_url: str | None = None
     progress: bool = True
+    manifest: Path | None = None          # CSV of student_id, submitted_at (autograder.timestamps)
+    file_into_submitted: bool = True      # file a --from batch into submitted/ (autograder.collect)
 
 
 @dataclass
@@ -393,41 +396,59 @@ def main(assignments: list[str], course_root: Path, source: Path | None, options
                 "Refusing to grade. To grade anyway, without isolation (only for code you trust), "
                 "pass --unsafe-no-sandbox.")
     db_url = options.db_url or gradebook.default_db_url(course_root)
+    manifest = timestamps.load_manifest(options.manifest) if options.manifest else None
     with tempfile.TemporaryDirectory(prefix="autograder-batch-") as unpacked:
         batches = {}
         for assignment in assignments:
             notebooks = load_notebooks(course_root, assignment)
             batches[assignment] = submissions.collect(course_root, assignment, source,
                                                       scratch=Path(unpacked) / assignment)
+            collect.stamp(batches[assignment], manifest)
             gradebook.register_assignment(assignment, course_root, db_url, {n.name: n.points for n in notebooks})
         results = asyncio.run(grade_batches(course_root, batches, options))
+        for assignment, rows in results.items():
+            _prepare_review(course_root, assignment, batches[assignment], rows,
+                            from_elsewhere=source is not None and options.file_into_submitted)
     problems = []
+    try:
+        late_policy = gradebook.nbgrader_settings(course_root)
+    except Exception as error:  # noqa: BLE001 -- a broken late-policy setting must not lose the grades
+        late_policy = None
+        problems.append(one_line(f"nbgrader's late-submission settings could not be read "
+                                 f"({type(error).__name__}: {error}); no late penalty applied"))
     for assignment, rows in results.items():
-        problems += write_outputs(course_root, assignment, rows, db_url)
+        problems += write_outputs(course_root, assignment, rows, db_url, late_policy)
     for problem in problems:
         print(f"autograder: {problem}", file=sys.stderr)
     return 1 if problems else 0
 
 
-def write_outputs(course_root: Path, assignment: str, rows: list[dict], db_url: str) -> list[str]:
-    """CSV first, then gradebook, feedback pages, histogram and summary: each written even if
-    another fails (a failure is returned as a one-line problem). Rows with an unusable id get a
-    CSV line only: their id names no folder and no gradebook student."""
+def write_outputs(course_root: Path, assignment: str, rows: list[dict], db_url: str, late_policy) -> list[str]:
+    """Gradebook, CSV, feedback pages, histogram and summary: each written even if another fails
+    (a failure is returned as a one-line problem). Rows with an unusable id get a CSV line only:
+    their id names no folder and no gradebook student."""
     problems = []
     csv_path = histogram = None
+    standings = {}
     usable = [row for row in rows if "invalid-id" not in row["status"]]
+    try:
+        standings = gradebook.record_scores(db_url, assignment, usable, late_policy)
+    except Exception as error:  # noqa: BLE001
+        problems.append(one_line(f"{assignment}: the gradebook could not be written ({type(error).__name__}: {error})"))
+    for row in rows:
+        row.update(report.standing_columns(row, standings.get(row["student_id"])))
     try:
         csv_path = report.write_csv(course_root / "grades" / f"{assignment}.csv", rows,
                                     load_notebooks(course_root, assignment))
     except Exception as error:  # noqa: BLE001 -- report it, write the rest
         problems.append(one_line(f"{assignment}: the CSV could not be written ({type(error).__name__}: {error})"))
-    try:
-        gradebook.record_scores(db_url, assignment, usable)
-    except Exception as error:  # noqa: BLE001
-        problems.append(one_line(f"{assignment}: the gradebook could not be written ({type(error).__name__}: {error})"))
     for row in usable:
+        folder = course_root / "feedback" / row["student_id"] / assignment
+        standing = standings.get(row["student_id"])
         try:
-            feedback.write(course_root / "feedback" / row["student_id"] / assignment, assignment, row)
+            feedback.write(folder, assignment, row)
+            exchange.complete_feedback(folder, standing.submitted_at if standing else None,
+                                       course_root / "submitted" / row["student_id"] / assignment)
         except Exception as error:  # noqa: BLE001
             problems.append(one_line(f"{assignment}: no feedback page for {row['student_id']} "
                                      f"({type(error).__name__}: {error})"))
@@ -437,3 +458,25 @@ def write_outputs(course_root: Path, assignment: str, rows: list[dict], db_url: 
         problems.append(one_line(f"{assignment}: the histogram could not be drawn ({type(error).__name__}: {error})"))
     print(report.summary(assignment, rows, csv_path, histogram))
     return problems
+
+
+def _prepare_review(course_root: Path, assignment: str, batch: list[submissions.Submission], rows: list[dict],
+                    from_elsewhere: bool) -> None:
+    """Submission times into the rows, the batch filed where formgrader looks, and every
+    autograded notebook annotated for review (``collect``, ``review``)."""
+    notebooks = load_notebooks(course_root, assignment)
+    by_student = {s.student_id: s for s in batch}
+    for row in rows:
+        submission = by_student.get(row["student_id"])
+        when = submission.submitted_at if submission else None
+        row["submitted_at"] = when.isoformat() if when else None
+        if submission is None or set(submission.status) & collect.NOT_FILED:
+            continue
+        try:   # a file that cannot be copied or written costs this row a note, never the batch
+            collect.file_batch(course_root, assignment, [submission], [n.name for n in notebooks], from_elsewhere)
+            files, _ = _match_files(submission, notebooks)
+            for notebook in notebooks:
+                review.write_autograded(course_root / "autograded" / row["student_id"] / assignment,
+                                        notebook.source, notebook.name, row, files[notebook.name])
+        except Exception as error:  # noqa: BLE001
+            row["notes"].append(one_line(f"not filed or annotated for formgrader: {type(error).__name__}: {error}"))

@@ -67,17 +67,44 @@ def progress_bar(total: int, enabled: bool = True):
     return tqdm(total=total, unit="submission", desc="grading", dynamic_ncols=True)
 
 
+STANDING_COLUMNS = ("submitted_at", "seconds_late", "late_penalty", "manual_score", "pending_points",
+                    "final_score")
+
+
+def standing_columns(row: dict, standing) -> dict:
+    """The gradebook's view of a row (``gradebook.Standing`` or None) as plain CSV-ready fields:
+    ``final_score`` = auto score + points given by hand − late penalty."""
+    if standing is None:
+        return {"submitted_at": row.get("submitted_at"), "seconds_late": 0.0, "late_penalty": 0.0,
+                "manual_score": 0.0, "pending_points": 0.0, "pending_cells": [], "final_score": row["score"]}
+    return {"submitted_at": standing.submitted_at.isoformat() + "Z" if standing.submitted_at else None,
+            "seconds_late": standing.seconds_late, "late_penalty": standing.late_penalty,
+            "manual_score": standing.manual_score, "pending_points": standing.pending_points,
+            "pending_cells": list(standing.pending_cells),
+            "final_score": max(0.0, row["score"] + standing.manual_score - standing.late_penalty)}
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
 def write_csv(path: Path, rows: list[dict], notebooks) -> Path:
-    """One row per student: id, score, max_score, status, one column per exercise (its grade_id), notes."""
+    """One row per student: id, auto score, max auto score, status, submission time and lateness,
+    late penalty, hand-graded points given and pending, final score, one column per exercise
+    (its grade_id), notes."""
     exercise_ids = [grade_id for notebook in notebooks for grade_id in notebook.points]
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["student_id", "score", "max_score", "status", *exercise_ids, "notes"])
+        writer.writerow(["student_id", "score", "max_score", "status", *STANDING_COLUMNS, *exercise_ids, "notes"])
         for row in rows:
             per_exercise = [f"{row['exercises'].get(g, {}).get('score', 0.0):g}" for g in exercise_ids]
+            standing = [_cell(row.get(column, 0.0 if column != "final_score" else row["score"]))
+                        for column in STANDING_COLUMNS]
             writer.writerow([row["student_id"], f"{row['score']:g}", f"{row['max_score']:g}",
-                             "+".join(row["status"]), *per_exercise, " | ".join(row["notes"])[:2000]])
+                             "+".join(row["status"]), *standing, *per_exercise, " | ".join(row["notes"])[:2000]])
     return path
 
 
@@ -113,6 +140,15 @@ def _text_histogram(rows: list[dict], bins: int = 5) -> list[str]:
     return lines
 
 
+def _duration(seconds: float) -> str:
+    """``93784`` -> ``1d 2h 3m``: lateness as an instructor reads it."""
+    minutes = int(seconds // 60)
+    days, hours, minutes = minutes // 1440, minutes // 60 % 24, minutes % 60
+    parts = [f"{days}d" if days else "", f"{hours}h" if hours else "", f"{minutes}m" if minutes or seconds < 60 else ""]
+    text = " ".join(p for p in parts if p)
+    return text if seconds >= 60 else f"{seconds:.0f}s"
+
+
 def summary(assignment: str, rows: list[dict], csv_path: Path, histogram: Path) -> str:
     """Per-exercise pass rate, the most frequent diagnosed mistakes, the histogram, and every unusual row."""
     lines = [f"\n{assignment}: {len(rows)} submissions graded"]
@@ -138,6 +174,18 @@ def summary(assignment: str, rows: list[dict], csv_path: Path, histogram: Path) 
         lines.append("\nMost frequent diagnosed mistakes (students):")
         for (title, mistake), count in mistakes.most_common(5):
             lines.append(f"  {count:>3} × {title}: {mistake}")
+    late = [row for row in rows if row.get("seconds_late", 0) > 0]
+    if late:
+        penalty = sum(row.get("late_penalty", 0.0) for row in late)
+        lines.append(f"\nLate: {len(late)} submission(s) after the due date; late penalties {penalty:g} points in all")
+        for row in late:
+            lines.append(f"  {row['student_id']:<24} {_duration(row['seconds_late']):>10} late   "
+                         f"penalty {row.get('late_penalty', 0.0):g}")
+    pending = [row for row in rows if row.get("pending_points", 0) > 0]
+    if pending:
+        points = sum(row["pending_points"] for row in pending)
+        lines.append(f"\nPending a human: {points:g} points of written answers in {len(pending)} submission(s); "
+                     "grade them in formgrader (Manual Grading)")
     lines.append("\nScores:")
     lines += _text_histogram(rows)
     unusual = [row for row in rows if row["status"] != ["ok"]]

@@ -25,10 +25,12 @@ import re
 import shutil
 import stat
 import tempfile
+import time
 import unicodedata
 import zipfile
 import zlib
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 # Letters of any script, digits and . _ @ + -, starting with a letter or digit; no spaces,
@@ -62,6 +64,7 @@ class Submission:
     notebooks: list[Path] = field(default_factory=list)
     status: list[str] = field(default_factory=list)   # e.g. ["duplicate-id"]; empty when fine
     notes: list[str] = field(default_factory=list)    # human-readable details
+    submitted_at: datetime | None = None               # naive UTC; see autograder.timestamps
 
     def refuse(self, status: str, note: str) -> None:
         if status not in self.status:
@@ -259,6 +262,7 @@ def unpack_zip(archive: Path, into: Path) -> Path:
                                 shutil.copyfileobj(_Capped(source, member.file_size), sink, 1 << 20)
                         except (zipfile.BadZipFile, zlib.error, EOFError):
                             sink.truncate(0)   # a damaged entry: left empty, so it is that student's invalid-notebook
+                    _keep_entry_time(target, member)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, NotImplementedError) as error:
         raise BatchError(f"{archive} cannot be read as a zip file: {error}") from error
     return into
@@ -276,6 +280,14 @@ class _Capped:
         chunk = self.stream.read(self.left if size < 0 else min(size, self.left))
         self.left -= len(chunk)
         return chunk
+def _keep_entry_time(target: Path, member: zipfile.ZipInfo) -> None:
+    """Give an unpacked file the time its zip entry carries (local time of the machine that zipped
+    it, read as this machine's), so the file time still says when it was handed in."""
+    try:
+        seconds = time.mktime((*member.date_time, 0, 0, -1))
+        os.utime(target, (seconds, seconds))
+    except (OverflowError, ValueError, OSError):
+        pass
 
 
 def _wrapper_folder(root: Path, assignment: str) -> Path | None:

@@ -58,7 +58,7 @@ def _missing_tools() -> str | None:
 def test_browser_tools_are_installed():
     """Fails, never skips, where the browser tests cannot run, so `make test` cannot pass without them."""
     missing = _missing_tools()
-    assert missing is None, f"{missing}: run `make install` (it installs both)."
+    assert missing is None, f"{missing}: run `make system-tools` (it installs Chromium; Playwright comes with `make install`)."
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +76,7 @@ def lab(tmp_path_factory):
 def chromium():
     missing = _missing_tools()
     if missing:
-        pytest.fail(f"{missing}: run `make install`.", pytrace=False)
+        pytest.fail(f"{missing}: run `make system-tools`.", pytrace=False)
     from playwright.sync_api import sync_playwright
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)

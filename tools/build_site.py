@@ -6,8 +6,14 @@
 Each ``*.ipynb`` in the notebooks folder runs top to bottom in a fresh kernel
 (working directory: that folder; one thread, ``OMP_NUM_THREADS=1``, like the
 tests), and becomes ``<name>.html`` in JupyterLab's look, its figures embedded
-in the page. ``index.html`` lists the lectures by title: the first markdown
-heading of each notebook. A lecture that raises stops the build.
+in the page, titled by its first heading, with a link back to the index.
+``index.html`` lists the lectures by title. A lecture that raises stops the build.
+
+The site works offline: MathJax is copied next to the pages from the
+``jupyter-server-mathjax`` package (a dependency of the course) into
+``site/mathjax/``, and no page loads a script or style sheet from elsewhere.
+Progress bars, written as a run of carriage-return updates, are kept as the
+one line a terminal would show at the end.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import argparse
 import html
 import os
 import re
+import shutil
 import sys
 from pathlib import Path
 
@@ -27,6 +34,41 @@ REPO = Path(__file__).resolve().parent.parent
 SITE_TITLE = "Gradient descent, autograd and SGD in PyTorch"
 SINGLE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
 HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
+TEMPLATE = Path(__file__).resolve().parent / "site_template" / "lecture.html.j2"
+MATHJAX_FOLDER = "mathjax"
+MATHJAX_URL = f"{MATHJAX_FOLDER}/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe"
+PROGRESS_BAR = re.compile(r"\d+%\|")
+
+
+def mathjax_files() -> Path:
+    """MathJax 2's files as the ``jupyter-server-mathjax`` package installs them."""
+    import jupyter_server_mathjax
+
+    return Path(jupyter_server_mathjax.__file__).parent / "static"
+
+
+def copy_mathjax(output: Path) -> Path:
+    """``output/mathjax/``: the MathJax files the pages load (copied once)."""
+    target = output / MATHJAX_FOLDER
+    if not (target / "MathJax.js").exists():
+        shutil.copytree(mathjax_files(), target, dirs_exist_ok=True)
+    return target
+
+
+def settle_progress(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Each cell's streams as a terminal would leave them: nbconvert's CoalesceStreamsPreprocessor
+    joins a cell's consecutive stream messages and keeps only the last state of a line rewritten
+    with carriage returns (a progress bar's updates); then a stderr stream that holds only
+    progress bars becomes ordinary output, so the page does not show it as an error."""
+    from nbconvert.preprocessors import CoalesceStreamsPreprocessor
+
+    notebook, _ = CoalesceStreamsPreprocessor().preprocess(notebook, {})
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            shown = [line for line in output.get("text", "").splitlines() if line.strip()]
+            if output.get("name") == "stderr" and shown and all(PROGRESS_BAR.search(line) for line in shown):
+                output.name = "stdout"
+    return notebook
 
 
 def lecture_title(notebook: nbformat.NotebookNode, fallback: str) -> str:
@@ -48,9 +90,14 @@ def execute(notebook: nbformat.NotebookNode, folder: Path, timeout: int) -> nbfo
     return notebook
 
 
-def render(notebook: nbformat.NotebookNode) -> str:
-    """One self-contained HTML page in JupyterLab's style; figures are inline data, not separate files."""
-    exporter = HTMLExporter(template_name="lab", embed_images=True)
+def render(notebook: nbformat.NotebookNode, title: str | None = None) -> str:
+    """One HTML page in JupyterLab's style, titled ``title``; figures are inline data, not separate
+    files; MathJax from ``mathjax/`` beside the page; a link back to ``index.html``."""
+    exporter = HTMLExporter(template_name="lab", template_file=str(TEMPLATE), embed_images=True,
+                            mathjax_url=MATHJAX_URL)
+    notebook = settle_progress(nbformat.from_dict(notebook))
+    if title:
+        notebook.metadata["title"] = title
     body, _ = exporter.from_notebook_node(notebook)
     return body
 
@@ -89,13 +136,15 @@ def _inline_code(text: str) -> str:
 def build_site(notebooks: Path, output: Path, timeout: int = 600) -> list[Path]:
     """Execute and render every notebook in ``notebooks`` into ``output``; return the pages written, index last."""
     output.mkdir(parents=True, exist_ok=True)
+    copy_mathjax(output)
     written, lectures = [], []
     for path in sorted(notebooks.glob("*.ipynb")):
         print(f"running {path.name}", flush=True)
         notebook = execute(nbformat.read(path, as_version=4), path.parent, timeout)
         page = output / f"{path.stem}.html"
-        page.write_text(render(notebook), encoding="utf-8")
-        lectures.append((page.name, lecture_title(notebook, fallback=path.stem)))
+        title = lecture_title(notebook, fallback=path.stem)
+        page.write_text(render(notebook, title), encoding="utf-8")
+        lectures.append((page.name, title))
         written.append(page)
     index = output / "index.html"
     index.write_text(index_page(lectures), encoding="utf-8")
