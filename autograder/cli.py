@@ -8,6 +8,13 @@
         grade a batch in sandboxes, in parallel: gradebook, autograded/,
         feedback/, grades/<assignment>.csv, histogram and a summary.
 
+    autograder grade ... --scheduler ADDRESS
+        the same, with the notebooks run by the grading workers of a Dask
+        cluster; judging and every output stay on this machine.
+
+    autograder worker SCHEDULER_ADDRESS [--sandboxes N]
+        join a Dask cluster as a grading worker with N warm sandboxes.
+
     autograder demo
         grade the bundled demo batch of assignment 1 (what `make grade` does
         when submitted/ is empty).
@@ -42,6 +49,9 @@ def _add_grading_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db-url", default=None, help="gradebook database URL (default: nbgrader_config.py's)")
     parser.add_argument("--course-root", default=None, help="course folder (default: here, or this repository)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                        help="run notebooks on the grading workers of this Dask scheduler "
+                             "(e.g. tcp://10.0.0.5:8786; see `autograder worker`)")
     limits = parser.add_argument_group("limits per submission")
     limits.add_argument("--memory-mib", type=int, default=defaults.memory_mib)
     limits.add_argument("--cpu-seconds", type=int, default=defaults.cpu_seconds)
@@ -62,7 +72,8 @@ def _options(args):
                     output_kib=args.output_kib, cell_timeout_s=args.cell_timeout,
                     notebook_timeout_s=args.notebook_timeout)
     options = Options(force=args.force, sandboxed=not args.unsafe_no_sandbox, limits=limits,
-                      device=args.device, db_url=args.db_url, progress=not args.no_progress)
+                      device=args.device, db_url=args.db_url, progress=not args.no_progress,
+                      scheduler=args.scheduler)
     if args.workers:
         options.workers = args.workers
     return options
@@ -89,7 +100,18 @@ def main(argv=None) -> int:
     demo = sub.add_parser("demo", help="grade the bundled demo batch of assignment 1")
     _add_grading_options(demo)
     demo.set_defaults(cell_timeout=10.0)  # the demo batch holds an endless loop: keep the wait short
+    worker = sub.add_parser("worker", help="join a Dask cluster as a grading worker")
+    worker.add_argument("scheduler", metavar="SCHEDULER_ADDRESS", help="e.g. tcp://10.0.0.5:8786")
+    worker.add_argument("--sandboxes", "--nthreads", type=int, default=1,
+                        help="warm sandboxes, i.e. notebooks graded at once on this machine (default 1)")
+    worker.add_argument("--name", default=None, help="the worker's name on the scheduler")
+    worker.add_argument("--unsafe-no-sandbox", action="store_true",
+                        help="run notebooks without isolation (only for code you trust)")
     args = parser.parse_args(argv)
+
+    if args.command == "worker":
+        from autograder.cluster_worker import main as worker_main
+        return worker_main(args.scheduler, args.sandboxes, not args.unsafe_no_sandbox, args.name)
 
     if args.command == "release":
         from autograder.release import main as release_main
@@ -98,6 +120,7 @@ def main(argv=None) -> int:
     from autograder import grade as grading
     from autograder.sandbox import IsolationUnavailable
     from autograder.submissions import BatchError
+    from autograder.cluster import ClusterUnavailable
 
     course_root = _course_root(args.course_root)
     options = _options(args)
@@ -115,7 +138,7 @@ def main(argv=None) -> int:
             return 2
         source = Path(args.source).resolve() if args.source else None
         return grading.main(assignments, course_root, source, options)
-    except (BatchError, IsolationUnavailable, grading.SourceError) as error:
+    except (BatchError, IsolationUnavailable, grading.SourceError, ClusterUnavailable) as error:
         print(f"autograder: {error}", file=sys.stderr)
         return 2
 
