@@ -214,7 +214,10 @@ class ClusterPool:
             if not waiting.done():
                 waiting.cancel()
             if not future.done():
-                future.cancel()
+                try:
+                    await asyncio.wait_for(future.cancel(), timeout=5)
+                except Exception:  # the scheduler may be gone too; the row is decided already
+                    pass
 
     async def stop(self) -> None:
         if self._watchdog is not None:
