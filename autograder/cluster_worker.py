@@ -1,5 +1,13 @@
 """``autograder worker SCHEDULER``: one machine's grading worker on a Dask cluster.
 
+Two ways to start one, with the same result:
+
+- ``autograder worker tcp://HOST:8786 --sandboxes 4``;
+- any Dask launcher (dask-jobqueue, dask-gateway, Kubernetes) starting a plain
+  ``dask worker ADDRESS --nthreads 4 --resources grading-sandbox=4
+  --preload autograder.cluster_worker``: ``dask_setup`` below installs the same
+  plugin, and stops the worker when it cannot sandbox.
+
 A Dask ``Worker`` that offers ``--sandboxes N`` units of the ``grading-sandbox``
 resource, so only notebooks sent by ``autograder grade --scheduler`` run on
 it, at most N at a time. A worker plugin holds the same warm sandboxed kernel
@@ -87,6 +95,26 @@ async def run_notebook(notebook_json: str, limits: dict, device: str = "cpu") ->
         return execution_to_json(await pool.run(notebook, run_limits))
     except Exception as error:  # the coordinator turns this into that row's grader-error
         return json.dumps({"error": f"{type(error).__name__}: {error}"[:2000]})
+
+
+def _refusal(worker) -> str | None:
+    problem = isolation_problem()
+    if problem:
+        return f"this machine cannot sandbox student code ({problem})"
+    offered = worker.state.total_resources.get(RESOURCE, 0)
+    if offered != worker.state.nthreads:
+        return (f"start it with --resources {RESOURCE}={worker.state.nthreads} (one per thread), "
+                f"not {offered:g}")
+    return None
+
+
+async def dask_setup(worker) -> None:
+    """Dask preload hook (``--preload autograder.cluster_worker``): make a plain Dask worker a grading one."""
+    refusal = _refusal(worker)
+    if refusal:
+        print(f"autograder worker: {refusal}; refusing to join the grading cluster.", file=sys.stderr, flush=True)
+        raise SystemExit(2)  # Dask logs and ignores ordinary exceptions from a preload
+    await worker.plugin_add(SandboxPlugin(worker.state.nthreads), name=PLUGIN_NAME)
 
 
 async def serve(address: str, sandboxes: int, sandboxed: bool = True, name: str | None = None,

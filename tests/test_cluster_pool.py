@@ -99,3 +99,16 @@ def test_notebooks_in_flight_fail_when_every_grading_worker_is_gone():
         finally:
             await pool.stop()
     _with_scheduler(body)
+
+
+def test_the_preload_refuses_a_worker_without_matching_sandbox_resources(capfd):
+    from distributed import Worker
+
+    from autograder.cluster import RESOURCE
+
+    async def body(address):
+        with pytest.raises(SystemExit):
+            await Worker(address, nthreads=2, resources={RESOURCE: 1}, dashboard=False,
+                         preload=["autograder.cluster_worker"])
+    _with_scheduler(body)
+    assert f"--resources {RESOURCE}=2" in capfd.readouterr().err

@@ -96,7 +96,10 @@ def course(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    """A scheduler and two grading workers of one sandbox each; yields (address, {name: process})."""
+    """A scheduler and two grading workers of one sandbox each; yields (address, {name: process}).
+
+    w1 is started by `autograder worker`, w2 as a plain `dask worker` with the preload (as dask-jobqueue
+    or dask-gateway would start one): both paths must grade alike."""
     folder = tmp_path_factory.mktemp("cluster")
     scheduler_file = folder / "scheduler.json"
     processes = []
@@ -111,9 +114,13 @@ def cluster(tmp_path_factory):
           "--scheduler-file", str(scheduler_file), log="scheduler.log")
     address = _wait_for(lambda: scheduler_file.exists() and json.loads(scheduler_file.read_text() or "{}")
                         .get("address"), 60, "the scheduler")
-    workers = {name: start(str(BIN / "autograder"), "worker", address, "--sandboxes", "1", "--name", name,
-                           log=f"{name}.log") for name in ("w1", "w2")}
-    _wait_for(lambda: all("grading at" in (folder / f"{n}.log").read_text() for n in workers), 60, "two workers")
+    workers = {"w1": start(str(BIN / "autograder"), "worker", address, "--sandboxes", "1", "--name", "w1",
+                           log="w1.log"),
+               "w2": start(str(BIN / "dask"), "worker", address, "--nthreads", "1", "--name", "w2",
+                           "--resources", "grading-sandbox=1", "--preload", "autograder.cluster_worker",
+                           "--no-dashboard", log="w2.log")}
+    _wait_for(lambda: "grading at" in (folder / "w1.log").read_text()
+              and "Registered to" in (folder / "w2.log").read_text(), 60, "two workers")
     yield address, workers
     for process in reversed(processes):
         if process.poll() is None:
