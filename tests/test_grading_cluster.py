@@ -10,7 +10,6 @@ import csv
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -22,11 +21,11 @@ import pytest
 
 from autograder import demo
 from autograder.assemble import nbgrader_meta
-from conftest import REPO
+import frozen_course
 
 pytestmark = [pytest.mark.notebook, pytest.mark.xdist_group("cluster")]
 BIN = Path(sys.executable).parent
-ASSIGNMENT = demo.ASSIGNMENT
+ASSIGNMENT = frozen_course.ASSIGNMENT
 
 
 def _env() -> dict[str, str]:
@@ -36,7 +35,7 @@ def _env() -> dict[str, str]:
 
 
 def _write(folder: Path, student: str, answers: dict[str, str] | None) -> None:
-    release = REPO / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    release = frozen_course.RELEASE
     target = folder / student / ASSIGNMENT / release.name
     target.parent.mkdir(parents=True, exist_ok=True)
     if answers is None:
@@ -50,7 +49,7 @@ def _write(folder: Path, student: str, answers: dict[str, str] | None) -> None:
 
 
 def _solutions() -> dict[str, str]:
-    return demo.solutions(nbformat.read(REPO / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4))
+    return demo.solutions(nbformat.read(frozen_course.SOURCE, as_version=4))
 
 
 def _hostile(answers: dict[str, str]) -> dict[str, str]:
@@ -87,11 +86,7 @@ def _wait_for(predicate, seconds: float, what: str):
 
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
-    course = tmp_path_factory.mktemp("course")
-    shutil.copy(REPO / "nbgrader_config.py", course)
-    shutil.copytree(REPO / "source", course / "source")
-    shutil.copytree(REPO / "release", course / "release")
-    return course
+    return frozen_course.make_course(tmp_path_factory.mktemp("course"))
 
 
 @pytest.fixture(scope="module")
