@@ -8,6 +8,13 @@
         grade a batch in sandboxes, in parallel: gradebook, autograded/,
         feedback/, grades/<assignment>.csv, histogram and a summary.
 
+    autograder grade ... --scheduler ADDRESS
+        the same, with the notebooks run by the grading workers of a Dask
+        cluster; judging and every output stay on this machine.
+
+    autograder worker SCHEDULER_ADDRESS [--sandboxes N]
+        join a Dask cluster as a grading worker with N warm sandboxes.
+
     autograder demo
         grade the bundled demo batch of assignment 1 (what `make grade` does
         when submitted/ is empty).
@@ -51,6 +58,9 @@ def _add_grading_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db-url", default=None, help="gradebook database URL (default: nbgrader_config.py's)")
     parser.add_argument("--course-root", default=None, help="course folder (default: here, or this repository)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                        help="run notebooks on the grading workers of this Dask scheduler "
+                             "(e.g. tcp://10.0.0.5:8786; see `autograder worker`)")
     limits = parser.add_argument_group("limits per submission")
     limits.add_argument("--memory-mib", type=int, default=defaults.memory_mib)
     limits.add_argument("--cpu-seconds", type=int, default=defaults.cpu_seconds)
@@ -86,7 +96,7 @@ def _options(args):
     options = Options(force=args.force, sandboxed=not args.unsafe_no_sandbox, limits=limits,
                       device=args.device, db_url=args.db_url, progress=not args.no_progress,
                       manifest=Path(args.manifest).resolve() if getattr(args, "manifest", None) else None,
-                      file_into_submitted=args.command != "demo")
+                      file_into_submitted=args.command != "demo", scheduler=args.scheduler)
     if args.workers:
         options.workers = args.workers
     return options
@@ -155,10 +165,20 @@ def main(argv=None) -> int:
     export.add_argument("--output", default=None, help="file to write (default: grades/<assignment>-<format>.csv)")
     export.add_argument("--db-url", default=None, help="gradebook database URL (default: nbgrader_config.py's)")
     export.add_argument("--course-root", default=None, help="course folder (default: here, or this repository)")
+    worker = sub.add_parser("worker", help="join a Dask cluster as a grading worker")
+    worker.add_argument("scheduler", metavar="SCHEDULER_ADDRESS", help="e.g. tcp://10.0.0.5:8786")
+    worker.add_argument("--sandboxes", "--nthreads", type=int, default=1,
+                        help="warm sandboxes, i.e. notebooks graded at once on this machine (default 1)")
+    worker.add_argument("--name", default=None, help="the worker's name on the scheduler")
+    worker.add_argument("--unsafe-no-sandbox", action="store_true",
+                        help="run notebooks without isolation (only for code you trust)")
     args = parser.parse_args(argv)
 
     if args.command == "export":
         return _export(args)
+    if args.command == "worker":
+        from autograder.cluster_worker import main as worker_main
+        return worker_main(args.scheduler, args.sandboxes, not args.unsafe_no_sandbox, args.name)
 
     if args.command == "release":
         from autograder.release import main as release_main
@@ -168,6 +188,7 @@ def main(argv=None) -> int:
     from autograder.sandbox import IsolationUnavailable
     from autograder.submissions import BatchError
     from autograder.timestamps import ManifestError
+    from autograder.cluster import ClusterUnavailable
 
     course_root = _course_root(args.course_root)
     options = _options(args)
@@ -193,7 +214,7 @@ def main(argv=None) -> int:
             return 2
         source = Path(args.source).resolve() if args.source else None
         return grading.main(assignments, course_root, source, options)
-    except (BatchError, IsolationUnavailable, grading.SourceError, ManifestError) as error:
+    except (BatchError, IsolationUnavailable, grading.SourceError, ManifestError, ClusterUnavailable) as error:
         print(f"autograder: {error}", file=sys.stderr)
         return 2
 

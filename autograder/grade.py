@@ -53,6 +53,7 @@ class Options:
     progress: bool = True
     manifest: Path | None = None          # CSV of student_id, submitted_at (autograder.timestamps)
     file_into_submitted: bool = True      # file a --from batch into submitted/ (autograder.collect)
+    scheduler: str | None = None    # a Dask scheduler address: run notebooks on its grading workers
 
 
 @dataclass
@@ -148,16 +149,28 @@ class WorkerPool:
     async def stop(self) -> None:
         await asyncio.gather(*(w.stop() for w in self.workers), return_exceptions=True)
 
+    async def run(self, notebook: nbformat.NotebookNode, limits: Limits) -> execute.Execution:
+        """Execute ``notebook`` in the next idle sandbox."""
+        await self.start()
+        worker = await self.idle.get()
+        try:
+            if not worker.alive:
+                await worker.restart()
+            return await execute.execute(worker, notebook, limits)
+        finally:
+            self.idle.put_nowait(worker)
+
+
+def make_pool(options: Options, notebooks_to_run: int):
+    """Local sandboxes, or with ``options.scheduler`` the grading workers of a Dask cluster."""
+    if options.scheduler:
+        from autograder.cluster import ClusterPool
+        return ClusterPool(options.scheduler, options.device)
+    return WorkerPool(max(1, min(options.workers, notebooks_to_run)), options)
+
 
 async def _run(pool: WorkerPool, notebook: nbformat.NotebookNode, limits: Limits) -> execute.Execution:
-    await pool.start()
-    worker = await pool.idle.get()
-    try:
-        if not worker.alive:
-            await worker.restart()
-        return await execute.execute(worker, notebook, limits)
-    finally:
-        pool.idle.put_nowait(worker)
+    return await pool.run(notebook, limits)
 
 
 async def record_reference(pool: WorkerPool, notebook: Notebook, limits: Limits) -> dict[str, list[dict]]:
@@ -358,7 +371,7 @@ async def grade_batches(course_root: Path, batches: dict[str, list[submissions.S
     notebooks = {a: load_notebooks(course_root, a) for a in batches}
     keys = {a: source_hash(course_root, a) for a in batches}
     total = sum(len(b) for b in batches.values())
-    pool = WorkerPool(max(1, min(options.workers, total)), options)
+    pool = make_pool(options, total)
     progress = report.progress_bar(total, enabled=options.progress)
     try:
         await asyncio.gather(*(load_references(pool, notebooks[a], autograded / ".reference" / f"{a}.json",
@@ -388,7 +401,7 @@ async def grade_batches(course_root: Path, batches: dict[str, list[submissions.S
 
 def main(assignments: list[str], course_root: Path, source: Path | None, options: Options) -> int:
     """``autograder grade``: grade each assignment's batch and write every output; returns the exit code."""
-    if options.sandboxed:
+    if options.sandboxed and not options.scheduler:  # on a cluster, each worker checks its own
         problem = isolation_problem()
         if problem:
             raise IsolationUnavailable(
