@@ -102,8 +102,8 @@ def test_adam_on_raw_inputs(notebook_text):
 def test_absolute_error_resists_a_wrong_reading(notebook_text):
     """'+10.29 °C against +0.22 °C'; 'median 10.3 against 0.18, less in 10 of 11 cases'."""
     text = notebook_text(LECTURE)
-    assert number_after(text, "largest slope difference from the exact fits") < 1e-4
-    assert number_after(text, "slipped readings: largest slope difference from the exact fits") < 1e-4
+    assert number_after(text, "largest slope difference from the exact fits") < 2e-4
+    assert number_after(text, "slipped readings: largest slope difference from the exact fits") < 2e-4
     assert number_after(text, "at 60 units by") == pytest.approx(10.29, abs=0.02)
     assert number_after(text, "(squared error) and") == pytest.approx(0.22, abs=0.02)
     assert number_after(text, "squared error: the prediction at 60 units moves by a median of") == pytest.approx(10.3, abs=0.05)
