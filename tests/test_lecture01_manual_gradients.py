@@ -2,7 +2,9 @@
 
 import pytest
 
-from conftest import number_after
+import nbformat
+
+from conftest import REPO, number_after
 from lecture_exercises import exercise_names, run_exercises
 
 pytestmark = [pytest.mark.notebook, pytest.mark.xdist_group("01_manual_gradients")]
@@ -102,3 +104,11 @@ def test_exercises_catch_a_wrong_answer_and_pass_the_solution():
     for name, run in runs.items():
         assert "✗" in run.wrong, name
         assert "✗" not in run.solution and "passed" in run.solution, name
+
+
+def test_wording_of_the_fixed_sentences():
+    """Finite differences are too *expensive* for training; 0.398 is a *local* minimum."""
+    source = "\n".join(cell.source for cell in nbformat.read(REPO / LECTURE, as_version=4).cells)
+    assert "too cheap" not in source and "far too expensive" in source
+    assert "exact minimum" not in source and "**no global minimum**" in source
+    assert "backpropagation" in source.lower() and "h}{2}" in source

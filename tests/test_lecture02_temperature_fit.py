@@ -4,7 +4,9 @@ import math
 
 import pytest
 
-from conftest import number_after
+import nbformat
+
+from conftest import REPO, number_after
 from lecture_exercises import exercise_names, run_exercises
 
 pytestmark = [pytest.mark.notebook, pytest.mark.xdist_group("02_temperature_fit")]
@@ -145,3 +147,11 @@ def test_exercises_catch_a_wrong_answer_and_pass_the_solution():
     for name, run in runs.items():
         assert "✗" in run.wrong, name
         assert "✗" not in run.solution and "passed" in run.solution, name
+
+
+def test_wording_of_the_fixed_sentences():
+    """No 'w was fixed quickly'; the valley, not per-coordinate gradient sizes, is named as the obstacle."""
+    source = "\n".join(cell.source for cell in nbformat.read(REPO / LECTURE, as_version=4).cells)
+    assert "fixed quickly" not in source
+    assert "the ill-conditioned valley is the disease" in source
+    assert "empirical risk" in source and "mean absolute error" in source

@@ -3,7 +3,9 @@ and every number its text quotes."""
 
 import pytest
 
-from conftest import number_after, run_notebook, REPO, figure_count
+import nbformat
+
+from conftest import REPO, figure_count, number_after, run_notebook
 from lecture_exercises import exercise_names, run_exercises
 
 pytestmark = [pytest.mark.notebook, pytest.mark.xdist_group("03_learning_rate_sweeps")]
@@ -152,3 +154,11 @@ def test_exercises_catch_a_wrong_answer_and_pass_the_solution():
     for name, run in runs.items():
         assert "✗" in run.wrong, name
         assert "✗" not in run.solution and "passed" in run.solution, name
+
+
+def test_wording_of_the_fixed_sentences():
+    """No 'just right' for 0.005; momentum's step is not 'below' SGD's; adaptive methods rescale coordinates."""
+    source = "\n".join(cell.source for cell in nbformat.read(REPO / LECTURE, as_version=4).cells)
+    assert "just right" not in source and "The best fixed rate zig-zags" in source
+    assert "*below* plain SGD" not in source and "ten times larger" in source
+    assert "rescale each **coordinate**" in source
