@@ -62,6 +62,10 @@ def test_small_learning_rate_stalls_along_the_tilted_valley(notebook_text):
 def test_centring_and_scaling_fix_the_conditioning(notebook_text):
     """Condition numbers 33,600 / 357 / 258 / 2.6 / 1.1 and epochs ≈1,600 / 1,400 / 11 / 3 within 0.1 %."""
     text = notebook_text(LECTURE)
+    assert number_after(text, "mean reading") == pytest.approx(52, abs=0.5)
+    w1 = number_after(text, "  epoch 1: loss 1763.884766, w")
+    w2 = number_after(text, "  epoch 2: loss 5.8025e+06, w")
+    assert 40 < abs(w2 / w1) < 70  # 'grow about fiftyfold each epoch'
     kappas = {"scaled × 0.1": 357.0, "centred": 257.6, "centred, × 0.1": 2.6, "standardised": 1.1}
     epochs = {"scaled × 0.1": (1550, 1700), "centred": (1300, 1450), "centred, × 0.1": (11, 11),
               "standardised": (3, 3)}
@@ -143,6 +147,8 @@ WRONG = {
 def test_exercises_catch_a_wrong_answer_and_pass_the_solution():
     runs = run_exercises(LECTURE, WRONG)
     assert "the ratio of H's diagonal entries" in runs["condition-number"].wrong
+    assert "found 29.4" in runs["condition-number"].wrong  # 'the diagonal ratio is about 29 while ... 357'
+
     assert "that is the squared error's gradient" in runs["mae-gradient"].wrong
     for name, run in runs.items():
         assert "✗" in run.wrong, name

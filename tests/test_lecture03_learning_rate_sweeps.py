@@ -50,6 +50,7 @@ def test_zig_zagging_rates_end_closer(notebook_text):
     assert 7.0 < low <= high < 8.0
     assert number_after(text, "than lr 0.005, lr 0.028 10.0 to") == pytest.approx(10.0, abs=0.5)
     assert number_after(text, "lr 0.001: after 30 steps w =") == pytest.approx(2.6, abs=0.05)
+    assert number_after(text, "the first step lands at w =") == pytest.approx(4.9, abs=0.05)
 
 
 def test_classification_and_its_threshold(notebook_text):
@@ -86,6 +87,7 @@ def test_best_fixed_rate_zig_zags(notebook_text):
     onset = number_after(text, "above 1/lambda_max =")
     assert best == pytest.approx(0.0296, abs=1e-4) and best > onset and best / onset == pytest.approx(2, abs=0.02)
     assert number_after(text, "its factor per step") == pytest.approx(0.985, abs=1e-3)
+    assert 1 / (1 - number_after(text, "its factor per step")) == pytest.approx(68, abs=1)  # 'about 68 steps'
     assert number_after(text, "1 - lr*lambda_max =") == pytest.approx(-0.68, abs=0.01)
     after = {lr: number_after(_line(text, f"lr {lr}: L - L* after 100 epochs"), "after 1000 epochs")
              for lr in ("0.005", "0.025", "0.028", "0.02956")}
