@@ -10,6 +10,9 @@ Each module owns one idea:
 - ``utils.checks``    the checks behind every exercise (the student-facing API), built on
   ``utils.answers`` (answers as plain data), ``utils.judge`` (verdicts) and
   ``utils.diagnose`` (why an answer is wrong)
+- ``utils.your_turn`` the same checks for in-lecture exercises, which never stop a lecture
+- ``utils.scalar_autograd`` a tiny autograd engine for single numbers (lecture 1)
+- ``utils.interactive`` a slider in JupyterLab, a static figure in headless runs
 
 The first two give ``from utils import pick_device, set_seed, seeded_generator``,
 loaded on first use, so ``import utils.checks`` does not import torch (the
