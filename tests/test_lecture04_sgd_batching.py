@@ -56,7 +56,7 @@ def test_sgd_finds_the_slope_but_not_yet_the_intercept(notebook_text):
 def test_small_learning_rate_is_calm_but_slow(notebook_text):
     """'after the same 4 epochs it is still descending along the valley (its intercept is still far from 0.04)'."""
     text = notebook_text(LECTURE)
-    steps, excess, w, b = numbers_in_line(text, "batch_size 2, lr 0.001:")
+    steps, _, excess, w, b = numbers_in_line(text, "batch_size 2, lr 0.001:")  # "..., L - L* after 4 epochs ..."
     assert steps == 200 and b > 0.5
     for start, count in [("batch_size 2, lr 0.02:", 200), ("batch_size 4, lr 0.02:", 100), ("batch_size 8, lr 0.02:", 52)]:
         assert numbers_in_line(text, start)[0] == count
