@@ -21,6 +21,7 @@ def test_the_notes_data_and_batches(notebook_text):
     assert number_after(text, "N =") == 100
     assert number_after(text, "x from") == 0.0
     assert number_after(text, "x from 0.0 to") == pytest.approx(9.9)
+    assert number_after(text, "(mean") == pytest.approx(4.95)  # "every x is positive (mean 4.95)"
     assert number_after(text, "len(dataset) =") == 100
     assert number_after(text, "batches per epoch with batch_size 4:") == 25
     assert number_after(text, "batch_size 8, drop_last=False:") == 13

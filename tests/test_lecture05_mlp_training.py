@@ -56,6 +56,7 @@ def test_seeded_training_reaches_the_noise_level(notebook_text):
     assert 0.0 < _after(text, "after 160 epochs:", "train loss") < 0.1
     assert 0.0 < _after(text, "after 160 epochs:", "validation loss") < 0.1
     assert number_after(text, "training statistics: mean") == pytest.approx(0.4796, abs=1e-3)
+    assert number_after(text, "training statistics: mean 0.4796, std") == pytest.approx(5.83, abs=0.01)
 
 
 def test_validation_spikes_and_the_schedule_that_calms_them(notebook_text):
@@ -82,7 +83,7 @@ def test_overfitting_turns_up_and_weight_decay_fixes_it(notebook_text):
         train_free, lowest_free, step_free, final_free = _numbers(
             _line(text, f"seed {seed}, weight_decay 0.0:").split(":", 1)[1])
         train_wd, lowest_wd, step_wd, final_wd = _numbers(_line(text, f"seed {seed}, weight_decay 0.01:").split(":", 1)[1])
-        assert step_free <= 200 and final_free > 1.5 * lowest_free  # falls briefly, then turns up
+        assert step_free <= 150 and final_free > 1.5 * lowest_free  # falls for ~100 steps, then turns up
         assert train_free < 0.09  # far below the noise variance
         assert final_wd < 1.25 * lowest_wd and final_wd < final_free  # within about 20%, and below
 
@@ -91,6 +92,9 @@ def test_zero_and_constant_initialisations_keep_units_identical(notebook_text):
     text = notebook_text(LECTURE)
     assert number_after(text, "four hidden weight matrices") == 0.0
     assert "distinct units in the first layer: 1 of 20" in text
+    # "stuck at the variance of y: it predicts the mean"
+    assert number_after(text, "distinct units in the first layer: 1 of 20; training loss") == pytest.approx(
+        number_after(text, "(the variance of y:"), abs=0.01)
 
 
 def test_signals_through_depth_vanish_or_explode_by_a_constant_factor(notebook_text):
