@@ -13,7 +13,6 @@ import contextlib
 import io
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 import nbformat
 
@@ -64,7 +63,3 @@ def run_checks(exercise: LectureExercise, answer: str | None = None) -> str:
             error.printed = printed.getvalue()
             raise
     return printed.getvalue()
-
-
-def lecture_path(relative: str) -> Path:
-    return REPO / relative
