@@ -13,6 +13,7 @@ import nbformat
 from autograder import demo
 from autograder.assemble import nbgrader_meta
 from conftest import REPO
+from frozen_course import FROZEN
 
 ASSIGNMENT = "01_manual_gradients"
 WRITTEN_ID = "written_centred_difference"
@@ -35,7 +36,7 @@ def _written_cells() -> list:
 def make_course(root: Path) -> Path:
     """``root`` as a course: nbgrader_config.py and assignment 1's source with a written question."""
     shutil.copy(REPO / "nbgrader_config.py", root)
-    source = nbformat.read(REPO / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+    source = nbformat.read(FROZEN / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
     position = next(i for i, c in enumerate(source.cells) if nbgrader_meta(c).get("grade_id") == "check_centred_slope")
     source.cells[position + 1:position + 1] = _written_cells()
     target = root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"

@@ -12,6 +12,7 @@ import pytest
 from autograder.assemble import nbgrader_meta
 from roundtrip_helpers import ASSIGNMENT, autograder, nbgrader, solutions
 from conftest import REPO
+from frozen_course import FROZEN
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("exchange-flow")]
 COURSE_ID = "gradient-descent"
@@ -33,7 +34,7 @@ def round_trip(tmp_path_factory):
     _config(course, exchange)
     (course / "source").mkdir()
     (course / "source" / ASSIGNMENT).mkdir()
-    for path in (REPO / "source" / ASSIGNMENT).iterdir():
+    for path in (FROZEN / "source" / ASSIGNMENT).iterdir():
         (course / "source" / ASSIGNMENT / path.name).write_bytes(path.read_bytes())
     student = tmp_path_factory.mktemp("student")
     _config(student, exchange, f"c.CourseDirectory.student_id = {STUDENT!r}\n")

@@ -24,6 +24,7 @@ from nbclient.exceptions import CellExecutionComplete
 from autograder import assemble, boundary, execute, verdicts
 from autograder.boundary import OutputLimitReached, ReceiveBudget, clean_message, decode, output_size
 from conftest import REPO
+from frozen_course import FROZEN
 from utils.checks import RECORD_MIME, Verdict
 
 FUZZ = settings(max_examples=100, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
@@ -158,7 +159,7 @@ def test_kept_output_stays_under_its_cap_whatever_arrives(kinds, text_size):
     assert peak < 8 * 1024 * 1024   # nothing accumulates with the number of messages
 
 
-SOURCE = nbformat.read(REPO / "source" / "01_manual_gradients" / "01_manual_gradients.ipynb", as_version=4)
+SOURCE = nbformat.read(FROZEN / "source" / "01_manual_gradients" / "01_manual_gradients.ipynb", as_version=4)
 SOLUTION_IDS = {assemble.nbgrader_meta(c)["grade_id"] for c in SOURCE.cells if assemble.nbgrader_meta(c).get("solution")}
 KNOWN_IDS = {assemble.nbgrader_meta(c)["grade_id"] for c in SOURCE.cells if assemble.nbgrader_meta(c).get("grade_id")}
 cells = st.fixed_dictionaries({

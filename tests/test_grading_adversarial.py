@@ -25,6 +25,7 @@ from autograder import demo
 from autograder.assemble import nbgrader_meta
 from autograder.gradebook import gradebook_scores
 from conftest import REPO
+from frozen_course import FROZEN
 
 pytestmark = [pytest.mark.notebook, pytest.mark.xdist_group("grading")]
 ASSIGNMENT = "01_manual_gradients"
@@ -46,17 +47,17 @@ def course_copy(into: Path) -> Path:
     (into / "release").mkdir()
     (into / "nbgrader_config.py").write_text((REPO / "nbgrader_config.py").read_text())
     for folder in ("source", "release"):
-        subprocess.run(["cp", "-r", str(REPO / folder / ASSIGNMENT), str(into / folder)], check=True)
+        subprocess.run(["cp", "-r", str(FROZEN / folder / ASSIGNMENT), str(into / folder)], check=True)
     return into
 
 
 def answers() -> dict[str, str]:
-    source = nbformat.read(REPO / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+    source = nbformat.read(FROZEN / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
     return demo.solutions(source)
 
 
 def release() -> nbformat.NotebookNode:
-    return nbformat.read(REPO / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+    return nbformat.read(FROZEN / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
 
 
 def submit(batch: Path, student: str, cells: dict[str, str], edit=None, name: str | None = None) -> None:

@@ -22,6 +22,7 @@ from autograder import assemble, sandbox, submissions
 from autograder import grade as grading
 from autograder.grade import Options, main as grade_main
 from conftest import REPO
+from frozen_course import FROZEN
 
 ASSIGNMENT = "01_manual_gradients"
 
@@ -97,11 +98,11 @@ def test_unusable_student_ids_are_flagged(tmp_path):
 
 
 def test_a_damaged_notebook_still_yields_its_answers(tmp_path):
-    source = nbformat.read(REPO / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+    source = nbformat.read(FROZEN / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
     solution_ids = {assemble.nbgrader_meta(c)["grade_id"] for c in source.cells
                     if assemble.nbgrader_meta(c).get("solution")}
     known = {assemble.nbgrader_meta(c)["grade_id"] for c in source.cells if assemble.nbgrader_meta(c)}
-    raw = json.loads((REPO / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text())
+    raw = json.loads((FROZEN / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text())
     del raw["metadata"], raw["nbformat"]          # no longer a valid notebook, cells intact
     raw["cells"].append("garbage")
     damaged = tmp_path / "damaged.ipynb"
@@ -120,7 +121,7 @@ def test_refuses_to_grade_without_isolation(tmp_path, monkeypatch):
 
 def test_the_command_reports_bad_input_without_a_traceback(tmp_path):
     course = tmp_path / "course"
-    shutil.copytree(REPO / "source" / ASSIGNMENT, course / "source" / ASSIGNMENT)
+    shutil.copytree(FROZEN / "source" / ASSIGNMENT, course / "source" / ASSIGNMENT)
     broken = tmp_path / "download.zip"
     broken.write_text("not a zip")
     done = subprocess.run([str(Path(sys.executable).parent / "autograder"), "grade", ASSIGNMENT, "--from",
@@ -131,7 +132,7 @@ def test_the_command_reports_bad_input_without_a_traceback(tmp_path):
 
 def test_a_source_that_fails_its_own_checks_stops_grading_with_a_message(tmp_path):
     course = tmp_path / "course"
-    shutil.copytree(REPO / "source" / ASSIGNMENT, course / "source" / ASSIGNMENT)
+    shutil.copytree(FROZEN / "source" / ASSIGNMENT, course / "source" / ASSIGNMENT)
     shutil.copy(REPO / "nbgrader_config.py", course)
     path = course / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
     path.write_text(path.read_text().replace("expected=12.01", "expected=13.01"))
@@ -242,7 +243,7 @@ def test_a_symlink_inside_a_zip_is_refused_by_name(tmp_path):
     with zipfile.ZipFile(archive, "w") as zipped:
         link = zipfile.ZipInfo(f"ada/{ASSIGNMENT}.ipynb")
         link.external_attr = (stat.S_IFLNK | 0o777) << 16
-        zipped.writestr(link, str(REPO / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"))
+        zipped.writestr(link, str(FROZEN / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"))
         zipped.writestr(f"bo/{ASSIGNMENT}.ipynb", json.dumps(nbformat.v4.new_notebook()))
     found = {s.student_id: s for s in submissions.collect(tmp_path, ASSIGNMENT, archive,
                                                           scratch=tmp_path / "unpacked")}
@@ -271,7 +272,7 @@ def test_a_decomposed_id_is_graded_under_its_composed_form(tmp_path):
 def test_any_exception_in_one_submission_is_that_rows_grader_error(tmp_path, monkeypatch):
     """A failure of any type while grading one student costs that row only; every output is written."""
     course = tmp_path / "course"
-    shutil.copytree(REPO / "source" / ASSIGNMENT, course / "source" / ASSIGNMENT)
+    shutil.copytree(FROZEN / "source" / ASSIGNMENT, course / "source" / ASSIGNMENT)
     shutil.copy(REPO / "nbgrader_config.py", course)
     source = nbformat.read(course / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
     titles = {assemble.nbgrader_meta(c)["grade_id"]: [] for c in source.cells

@@ -35,6 +35,7 @@ from autograder.assemble import nbgrader_meta
 from autograder.kernels import WarmWorker, WorkerDied
 from autograder.sandbox import Limits, isolation_problem
 from conftest import REPO
+from frozen_course import FROZEN
 
 pytestmark = [pytest.mark.notebook, pytest.mark.xdist_group("grading"),
               pytest.mark.skipif(isolation_problem() is not None, reason="this machine cannot sandbox")]
@@ -162,12 +163,12 @@ def centred_slope(f, x, h=1e-3):
 
 
 def answers() -> dict[str, str]:
-    source = nbformat.read(REPO / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+    source = nbformat.read(FROZEN / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
     return demo.solutions(source)
 
 
 def submit(batch: Path, student: str, cells: dict[str, str]) -> None:
-    notebook = nbformat.read(REPO / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+    notebook = nbformat.read(FROZEN / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
     for cell in notebook.cells:
         grade_id = nbgrader_meta(cell).get("grade_id")
         if grade_id in cells:
@@ -182,7 +183,7 @@ def course_copy(into: Path) -> Path:
     (into / "release").mkdir()
     shutil.copy(REPO / "nbgrader_config.py", into)
     for folder in ("source", "release"):
-        shutil.copytree(REPO / folder / ASSIGNMENT, into / folder / ASSIGNMENT)
+        shutil.copytree(FROZEN / folder / ASSIGNMENT, into / folder / ASSIGNMENT)
     return into
 
 

@@ -17,6 +17,7 @@ from autograder.mutants import (MIN_RIGHT, MIN_WRONG, Outcome, SuiteError, answe
                                 coverage_problems, load_suite, right, score_line, wrong)
 from autograder.release import assignments
 from conftest import REPO
+from frozen_course import FROZEN
 
 ASSIGNMENTS = assignments(REPO)
 FIRST = "01_manual_gradients"
@@ -90,7 +91,7 @@ def test_batch_holds_one_student_per_mutant_and_the_reference(tmp_path):
 @pytest.mark.xdist_group("mutants-self-test")
 def test_a_misbehaving_suite_fails_and_names_each_mutant(tmp_path):
     shutil.copy(REPO / "nbgrader_config.py", tmp_path)
-    shutil.copytree(REPO / "source" / FIRST, tmp_path / "source" / FIRST)
+    shutil.copytree(FROZEN / "source" / FIRST, tmp_path / "source" / FIRST)
     (tmp_path / "tests" / "mutants").mkdir(parents=True)
     (tmp_path / "tests" / "mutants" / f"{FIRST}.py").write_text(f'''
 from autograder.mutants import right, wrong

@@ -19,10 +19,11 @@ from autograder.verdicts import grade_cells, records_by_cell
 from utils.checks import RECORD_MIME
 
 from conftest import REPO
+from frozen_course import FROZEN
 
 pytestmark = [pytest.mark.notebook, pytest.mark.xdist_group("record-mode")]
 ASSIGNMENT = "01_manual_gradients"
-SOURCE = REPO / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+SOURCE = FROZEN / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
 
 TAMPERING = '''
 import builtins, utils.checks as checks
@@ -67,7 +68,7 @@ def _student_version(answers: dict[str, str] | None, extra_first_answer: str = "
     """The source notebook as a grader would run a submission: answer cells replaced
     (by default with the released stubs), test cells stripped of what they are judged against."""
     notebook = nbformat.read(SOURCE, as_version=4)
-    released = nbformat.read(REPO / "release" / ASSIGNMENT / SOURCE.name, as_version=4)
+    released = nbformat.read(FROZEN / "release" / ASSIGNMENT / SOURCE.name, as_version=4)
     stubs = {c.metadata["nbgrader"]["grade_id"]: c.source for c in released.cells
              if c.metadata.get("nbgrader", {}).get("solution")}
     first = True
