@@ -86,7 +86,7 @@ def _sha256(*chunks: bytes) -> str:
 
 
 @functools.lru_cache(maxsize=None)
-def grader_code_hash(package_root: Path = UTILS_CHECKS.parent.parent) -> str:
+def grader_code_hash(package_root: Path = UTILS.parent) -> str:
     """A hash of the grader's own code (every ``.py`` under ``autograder/`` and ``utils/``): a saved
     result is reused only if the same code produced it."""
     files = sorted(path for package in ("autograder", "utils") for path in (package_root / package).rglob("*.py"))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import linecache
 import re
 from dataclasses import dataclass
 
@@ -52,14 +53,17 @@ def run_checks(exercise: LectureExercise, answer: str | None = None) -> str:
 
     A failing check raises ``utils.checks.ChecksFailed`` after printing its lines.
     """
-    namespace: dict = {"__name__": "__lecture__"}
+    namespace: dict = {"__name__": "__main__"}   # as in a notebook's kernel
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
         try:
-            exec(compile(exercise.setup, "<setup cell>", "exec"), namespace)
-            exec(compile(exercise.stub if answer is None else answer, "<answer cell>", "exec"), namespace)
-            exec(compile(exercise.check, "<check cell>", "exec"), namespace)
+            for name, source in (("setup", exercise.setup), ("answer", exercise.stub if answer is None else answer),
+                                 ("check", exercise.check)):
+                filename = f"<{name} cell>"
+                # like IPython, keep each cell's lines where tracebacks (and the checks) can read them
+                linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+                exec(compile(source, filename, "exec"), namespace)
         except Exception as error:
-            error.printed = printed.getvalue()
+            error.printed = printed.getvalue() + str(error)   # failing checks are listed in the error itself
             raise
     return printed.getvalue()
