@@ -26,9 +26,10 @@ from conftest import REPO
 
 pytestmark = [pytest.mark.notebook, pytest.mark.xdist_group("grading")]
 ASSIGNMENT = "01_manual_gradients"
-FULL = 10.0
+FULL = 12.0
 DAEMON_SECONDS = "3471"
-POINTS = {"check_centred_slope": 2, "check_mse_gradients": 3, "check_relu_neuron_gradients": 2, "check_descend": 3}   # a `sleep` no other process on the machine uses
+POINTS = {"check_mae_gradients": 3, "check_two_layer_gradients": 4, "check_float32_step": 1,
+          "check_gradient_diagnoses": 2, "check_descend_until_flat": 2}   # a `sleep` no other process on the machine uses
 
 
 def course_copy(into: Path) -> Path:
@@ -92,8 +93,8 @@ def graded(tmp_path_factory):
     outside = tmp_path_factory.mktemp("outside") / "escaped.txt"
     listener = Listener()
     good = answers()
-    first = "centred_slope"
-    last = "descend"
+    first = "mae_gradients"
+    last = "descend_until_flat"
 
     submit(batch, "honest-ada", good)
     submit(batch, "honest-warns", {**good, first: with_first(good[first], (
@@ -111,8 +112,8 @@ def graded(tmp_path_factory):
         "torch.allclose = lambda *a, **k: True\n"
         "numpy.allclose = lambda *a, **k: True\n"
         "builtins.isinstance = lambda *a: True\n"
-        "def descend(f, x0, lr, steps):\n    return [0.0] * (steps + 1)\n")})
-    submit(batch, "skip-later-cells", {**good, "relu_neuron_gradients": good["relu_neuron_gradients"] + (
+        "def descend_until_flat(f, x0, lr, tol, max_steps):\n    return 0.0, 0\n")})
+    submit(batch, "skip-later-cells", {**good, "two_layer_gradients": good["two_layer_gradients"] + (
         "\nget_ipython().input_transformers_post.append(lambda lines: ['pass\\n'])\n")})
     submit(batch, "escape-attempts", {**good, first: with_first(good[first], (
         "import os, socket\n"
@@ -126,14 +127,14 @@ def graded(tmp_path_factory):
         "import subprocess\n"
         f"subprocess.Popen(['sleep', '{DAEMON_SECONDS}'], start_new_session=True)\n"))})
     submit(batch, "endless-loop", {**good, last: (
-        "def descend(f, x0, lr, steps):\n    while True:\n        try:\n            pass\n"
-        "        except KeyboardInterrupt:\n            pass\n\ndescend(None, 0, 0, 0)\n")})
-    submit(batch, "os-exit", {**good, "mse_gradients": "import os\nos._exit(3)\n"})
-    submit(batch, "sys-exit", {**good, "mse_gradients": "import sys\nsys.exit('bye')\n"})
-    submit(batch, "kills-everything", {**good, "relu_neuron_gradients": "import os, signal\nos.kill(-1, signal.SIGKILL)\n"})
-    submit(batch, "memory-hog", {**good, "relu_neuron_gradients": (
+        "def descend_until_flat(f, x0, lr, tol, max_steps):\n    while True:\n        try:\n            pass\n"
+        "        except KeyboardInterrupt:\n            pass\n\ndescend_until_flat(None, 0, 0, 0, 0)\n")})
+    submit(batch, "os-exit", {**good, "mae_gradients": "import os\nos._exit(3)\n"})
+    submit(batch, "sys-exit", {**good, "mae_gradients": "import sys\nsys.exit('bye')\n"})
+    submit(batch, "kills-everything", {**good, "two_layer_gradients": "import os, signal\nos.kill(-1, signal.SIGKILL)\n"})
+    submit(batch, "memory-hog", {**good, "two_layer_gradients": (
         "import torch\nhog = torch.ones(8 * 1024 ** 3 // 4)\n")})
-    submit(batch, "fork-bomb", {**good, "relu_neuron_gradients": (
+    submit(batch, "fork-bomb", {**good, "two_layer_gradients": (
         "import os, time\nchildren = 0\n"
         "try:\n    for _ in range(10_000):\n        if os.fork() == 0:\n            time.sleep(30)\n"
         "            os._exit(0)\n        children += 1\nexcept OSError as error:\n"
@@ -152,7 +153,7 @@ def graded(tmp_path_factory):
         notebook.cells = [c for c in cells if not nbgrader_meta(c).get("grade")]  # test cells deleted
         for cell in notebook.cells:
             if cell is wrong:
-                cell.source = "def centred_slope(f, x, h=1e-3):\n    return 0.0\n"
+                cell.source = "def mae_gradients(x, y, w, b):\n    return 0.0\n"
     submit(batch, "edits-notebook", good, edit=duplicate_and_delete)
     submit(batch, "renamed", good, name="my_homework.ipynb")
     submit(batch, "blank", {})
@@ -207,13 +208,13 @@ def test_no_points_without_answers(graded, student):
 
 def test_patched_libraries_gain_only_what_was_earned(graded):
     result = row(graded, "tamper-libraries")
-    assert float(result["score"]) == FULL - 3 and result["check_descend"] == "0"
+    assert float(result["score"]) == FULL - 2 and result["check_descend_until_flat"] == "0"
 
 
 def test_an_input_transformer_cannot_skip_the_checks(graded):
     result = row(graded, "skip-later-cells")
     assert float(result["score"]) < FULL
-    assert result["check_centred_slope"] == "2" and result["check_mse_gradients"] == "3"
+    assert result["check_mae_gradients"] == "3"
 
 
 def test_the_sandbox_holds(graded):
@@ -235,10 +236,10 @@ def test_nothing_left_running(graded):
 
 
 @pytest.mark.parametrize("student, status, lost", [
-    ("endless-loop", "timeout", "check_descend"),
-    ("os-exit", "crash", "check_mse_gradients"),
-    ("kills-everything", None, "check_relu_neuron_gradients"),  # kills the warm server, not its own kernel
-    ("memory-hog", "out-of-memory", "check_relu_neuron_gradients"),
+    ("endless-loop", "timeout", "check_descend_until_flat"),
+    ("os-exit", "crash", "check_mae_gradients"),
+    ("kills-everything", None, "check_two_layer_gradients"),  # kills the warm server, not its own kernel
+    ("memory-hog", "out-of-memory", "check_two_layer_gradients"),
 ])
 def test_failures_cost_only_their_exercise(graded, student, status, lost):
     result = row(graded, student)
@@ -248,12 +249,12 @@ def test_failures_cost_only_their_exercise(graded, student, status, lost):
 
 def test_sys_exit_is_an_ordinary_error(graded):
     result = row(graded, "sys-exit")
-    assert result["check_mse_gradients"] == "0" and float(result["score"]) == FULL - 3
+    assert result["check_mae_gradients"] == "0" and float(result["score"]) == FULL - 3
 
 
 def test_fork_bomb_is_contained(graded):
     result = row(graded, "fork-bomb")
-    assert {k: float(result[k]) for k in POINTS} == {**POINTS, "check_relu_neuron_gradients": 0}
+    assert {k: float(result[k]) for k in POINTS} == {**POINTS, "check_two_layer_gradients": 0}
 
 
 def test_enormous_output_is_capped(graded):
@@ -285,7 +286,7 @@ def test_feedback_shows_no_hidden_expectations_or_student_html(graded):
     page = (graded["course"] / "feedback" / "honest-ada" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
     assert "✓" in page and "hidden check" not in page
     wrong = (graded["course"] / "feedback" / "tamper-libraries" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
-    hidden_expected = "0.625"   # second point of the hidden descent path
+    hidden_expected = "0.398391"   # where the hidden descent on -x² + 10 x log x stops
     assert "(hidden check)" in wrong and hidden_expected not in wrong
     assert "BEGIN HIDDEN" not in wrong and "<script>" not in (
         graded["course"] / "feedback" / "html-output" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
