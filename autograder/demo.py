@@ -45,23 +45,23 @@ def solutions(source: nbformat.NotebookNode) -> dict[str, str]:
 
 def students(answers: dict[str, str]) -> dict[str, dict[str, str] | None]:
     """Student id -> answers that differ from the released stubs (None: a corrupt file)."""
-    mean_to_sum = answers["mse_gradients"].replace(".mean()", ".sum()")
-    forward = answers["centred_slope"].replace("(f(x + h) - f(x - h)) / (2 * h)", "(f(x + h) - f(x)) / h")
-    no_zero_grad = answers["descend"].replace("x.grad = None", "pass")
-    looping = "def descend(f, x0, lr, steps):\n    while True:\n        try:\n            pass\n" \
-              "        except KeyboardInterrupt:\n            pass\n\ndescend(None, 0, 0, 0)\n"
+    mean_to_sum = answers["mae_gradients"].replace(".mean()", ".sum()")
+    float64_step = answers["float32_step"].replace("5e-3", "1e-6")
+    no_zero_grad = answers["descend_until_flat"].replace("x.grad = None", "pass")
+    looping = "def descend_until_flat(f, x0, lr, tol, max_steps):\n    while True:\n        try:\n            pass\n" \
+              "        except KeyboardInterrupt:\n            pass\n\ndescend_until_flat(None, 0, 0, 0, 0)\n"
     return {
         "demo-ada": dict(answers),
         "demo-bo": dict(answers),
-        "demo-cy": {**answers, "mse_gradients": mean_to_sum},
-        "demo-dee": {**answers, "centred_slope": forward, "descend": no_zero_grad},
+        "demo-cy": {**answers, "mae_gradients": mean_to_sum},
+        "demo-dee": {**answers, "float32_step": float64_step, "descend_until_flat": no_zero_grad},
         "demo-eli": {},
         "demo-fox": {grade_id: (HOSTILE_PREAMBLE if i == 0 else "") +
                      "\n".join(f"def {name}(*args, **kwargs):\n    return AlwaysEqual(0.0)"
                                for name in re.findall(r"^def (\w+)", code, re.MULTILINE))
                      for i, (grade_id, code) in enumerate(answers.items())},
         "demo-gil": None,
-        "demo-hal": {**answers, "descend": looping},
+        "demo-hal": {**answers, "descend_until_flat": looping},
     }
 
 

@@ -35,14 +35,15 @@ def _cell_positions(path: str) -> dict[str, int]:
 
 # Each exercise of ASSIGNMENT is an answer cell and the check cell below it.
 CELLS = _cell_positions(ASSIGNMENT)
-CENTRED_SLOPE, CENTRED_SLOPE_CHECK = CELLS["centred_slope"], CELLS["check_centred_slope"]
-MSE_GRADIENTS, MSE_GRADIENTS_CHECK = CELLS["mse_gradients"], CELLS["check_mse_gradients"]
-RELU_GRADIENTS, RELU_GRADIENTS_CHECK = CELLS["relu_neuron_gradients"], CELLS["check_relu_neuron_gradients"]
-DESCEND, DESCEND_CHECK = CELLS["descend"], CELLS["check_descend"]
+MAE_GRADIENTS, MAE_GRADIENTS_CHECK = CELLS["mae_gradients"], CELLS["check_mae_gradients"]
+TWO_LAYER, TWO_LAYER_CHECK = CELLS["two_layer_gradients"], CELLS["check_two_layer_gradients"]
+FLOAT32_STEP, FLOAT32_STEP_CHECK = CELLS["float32_step"], CELLS["check_float32_step"]
+DESCEND, DESCEND_CHECK = CELLS["descend_until_flat"], CELLS["check_descend_until_flat"]
 
-CORRECT_CENTRED_SLOPE = "return (f(x + h) - f(x - h)) / (2 * h)"
-# The mistake the check names: a sum where the loss has a mean, so both gradients are N = 3 times too large.
-SUMMED_MSE_GRADIENTS = "return (2 * (w * x + b - y) * x).sum(), (2 * (w * x + b - y)).sum()"
+CORRECT_MAE_GRADIENTS = "return (torch.sign(w * x + b - y) * x).mean(), torch.sign(w * x + b - y).mean()"
+# The mistake the check names: a sum where the loss has a mean, so every gradient is N = 3 times too large.
+SUMMED_TWO_LAYER = ("z = w1 * x + b1; h = torch.relu(z); d = 2 * (w2 * h + b2 - y); dz = d * w2 * (z > 0); "
+                    "return (dz * x).sum(), dz.sum(), (d * h).sum(), d.sum()")
 
 
 def _missing_tools() -> str | None:
@@ -106,39 +107,38 @@ def test_student_answers_runs_all_and_validates(lab, page, tmp_path):
     notebook = NotebookPage(page, lab, ASSIGNMENT)
     with screenshot_on_failure(page, tmp_path, "student-flow"):
         notebook.open()
-        notebook.replace_stub(CENTRED_SLOPE, CORRECT_CENTRED_SLOPE)
-        notebook.replace_stub(MSE_GRADIENTS, SUMMED_MSE_GRADIENTS)
-        assert notebook.source(MSE_GRADIENTS).rstrip().endswith("    " + SUMMED_MSE_GRADIENTS)
+        notebook.replace_stub(MAE_GRADIENTS, CORRECT_MAE_GRADIENTS)
+        notebook.replace_stub(TWO_LAYER, SUMMED_TWO_LAYER)
+        assert notebook.source(TWO_LAYER).rstrip().endswith("    " + SUMMED_TWO_LAYER)
 
         notebook.run_all()
-        passed = notebook.output_text(CENTRED_SLOPE_CHECK)
-        assert "✓ slope of t³ at t=2 with h=0.1: passed" in passed
+        passed = notebook.output_text(MAE_GRADIENTS_CHECK)
+        assert "✓ (dL/dw, dL/db) at w=1, b=0: passed" in passed
         assert "All 2 checks passed." in passed
-        failed = notebook.output_text(MSE_GRADIENTS_CHECK)
-        assert "✗ dL/dw at w=1, b=0: expected -9.26667, found -27.8. Likely mistake: summed instead of " \
-               "averaged (forgot the 1/N of the mean)." in failed
-        assert "✗ dL/db at w=1, b=0: expected -4.0, found -12.0." in failed
+        failed = notebook.output_text(TWO_LAYER_CHECK)
+        assert "✗ (dL/dw1, dL/db1, dL/dw2, dL/db2) at w1=1, b1=0.5, w2=2, b2=-1: expected [2.66667, 1.33333, " \
+               "1.66667, -0.333333], found [8" in failed
+        assert "Likely mistake: summed instead of averaged (forgot the 1/N of the mean)." in failed
         assert "Traceback" not in failed, "a failed check reads as a verdict, not as a traceback"
         # Run All stops at the first cell that raises, as in every Jupyter front end.
-        assert notebook.output_text(RELU_GRADIENTS_CHECK) == ""
+        assert notebook.output_text(FLOAT32_STEP_CHECK) == ""
         if os.environ.get("COURSE_UPDATE_SCREENSHOT") == "1":
             _save_readme_screenshot(notebook)
 
         # The student goes on from the next exercise, which they have not started.
-        notebook.run_from(RELU_GRADIENTS)
-        assert notebook.output_text(RELU_GRADIENTS_CHECK).strip() == (
-            "Exercise 3 · ReLU neuron: not attempted yet. Replace `raise NotImplementedError()` "
+        notebook.run_from(FLOAT32_STEP_CHECK)
+        assert notebook.output_text(FLOAT32_STEP_CHECK).strip() == (
+            "Exercise 3 · a float32 step: not attempted yet. Replace `raise NotImplementedError()` "
             "with your answer and run this cell again.")
         notebook.run_from(DESCEND)
-        assert "Exercise 4 · gradient descent: not attempted yet." in notebook.output_text(DESCEND_CHECK)
+        assert "Exercise 5 · descend until flat: not attempted yet." in notebook.output_text(DESCEND_CHECK)
         assert notebook.figures().count() == 0  # the assignment draws nothing: no figure to look for
 
         verdict = notebook.validate()
-        assert verdict.count("The following cell failed") == 3
-        assert "Exercise 2 · gradient of the MSE: 2 of 2 checks failed" in verdict
-        assert "Exercise 3 · ReLU neuron: not attempted yet" in verdict
-        assert "Exercise 4 · gradient descent: not attempted yet" in verdict
-        assert '"1 · centred difference"' not in verdict, "the exercise that passes is not listed"
+        assert "Exercise 2 · backpropagation through two layers: 2 of 2 checks failed" in verdict
+        assert "Exercise 3 · a float32 step: not attempted yet" in verdict
+        assert "Exercise 5 · descend until flat: not attempted yet" in verdict
+        assert "1 · gradient of the MAE" not in verdict, "the exercise that passes is not listed"
         notebook.close_dialog()
 
 
@@ -149,7 +149,7 @@ def _save_readme_screenshot(notebook: NotebookPage) -> None:
     page.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab.lm-mod-current").click()  # fold the file browser away
     page.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab.lm-mod-current").wait_for(state="detached")
     # Exercise 1's verdict at the top, with the last lines of its check cell above it.
-    notebook.cell(CENTRED_SLOPE_CHECK).locator(".jp-OutputArea").evaluate(
+    notebook.cell(MAE_GRADIENTS_CHECK).locator(".jp-OutputArea").evaluate(
         """output => {
             output.scrollIntoView({block: 'start'});
             output.closest('.jp-WindowedPanel-outer').scrollTop -= 50;
