@@ -11,6 +11,11 @@
     autograder demo
         grade the bundled demo batch of assignment 1 (what `make grade` does
         when submitted/ is empty).
+
+    autograder mutants [ASSIGNMENT ...] [--cell GRADE_ID ...] [--workers N] [limits]
+        grade each answer cell's wrong answers and correct alternatives
+        (tests/mutants/<assignment>.py) with the real grader; non-zero exit
+        unless every wrong answer loses points and every alternative keeps full marks.
 """
 
 from __future__ import annotations
@@ -89,6 +94,11 @@ def main(argv=None) -> int:
     demo = sub.add_parser("demo", help="grade the bundled demo batch of assignment 1")
     _add_grading_options(demo)
     demo.set_defaults(cell_timeout=10.0)  # the demo batch holds an endless loop: keep the wait short
+    mutants = sub.add_parser("mutants", help="grade each answer cell's mutation suite (tests/mutants/)")
+    mutants.add_argument("assignments", nargs="*", help="assignment names (default: every one in source/)")
+    mutants.add_argument("--cell", dest="cells", action="append", default=None, metavar="GRADE_ID",
+                         help="only the mutants of this answer cell (repeatable)")
+    _add_grading_options(mutants)
     args = parser.parse_args(argv)
 
     if args.command == "release":
@@ -102,6 +112,14 @@ def main(argv=None) -> int:
     course_root = _course_root(args.course_root)
     options = _options(args)
     try:
+        if args.command == "mutants":
+            from autograder import mutants as mutation
+            options.force = True
+            try:
+                return mutation.main(args.assignments, course_root, options, set(args.cells or ()))
+            except mutation.SuiteError as error:
+                print(f"autograder: {error}", file=sys.stderr)
+                return 2
         if args.command == "demo":
             from autograder import demo
             with tempfile.TemporaryDirectory(prefix="autograder-demo-") as tmp:

@@ -1,0 +1,126 @@
+"""`autograder mutants`: the runner's bookkeeping, a suite that misbehaves on purpose, and every
+assignment's own mutation suite graded by the real grader (slow)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder import grade
+from autograder.mutants import (MIN_RIGHT, MIN_WRONG, Outcome, SuiteError, answer_cells, build_batch,
+                                coverage_problems, load_suite, right, score_line, wrong)
+from autograder.release import assignments
+from conftest import REPO
+
+ASSIGNMENTS = assignments(REPO)
+FIRST = "01_manual_gradients"
+SLOPE = "def centred_slope(f, x, h=1e-3):\n    return (f(x + h) - f(x - h)) / (2 * h)\n"
+
+
+def run_mutants(course: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    return subprocess.run([str(Path(sys.executable).parent / "autograder"), "mutants", "--workers", "2",
+                           "--no-progress", "--course-root", str(course), *args],
+                          env=env, capture_output=True, text=True, timeout=1500)
+
+
+def test_a_mutant_replaces_the_whole_cell_dedented():
+    mutant = wrong("forward", "\n    def f():\n        return 1\n", diagnosis="forward")
+    assert mutant.cell_source == "def f():\n    return 1\n"
+    assert not mutant.correct and right("r", "x = 1").correct
+
+
+def test_coverage_names_every_gap():
+    suite = {"a": [wrong(f"w{i}", "") for i in range(MIN_WRONG)] + [right(f"r{i}", "") for i in range(MIN_RIGHT)],
+             "b": [wrong("w", ""), wrong("w", ""), right("r", "")],
+             "stray": [wrong("w", "")]}
+    problems = coverage_problems(suite, ["a", "b", "c"])
+    assert problems == ["b: 2 wrong answers and 1 alternatives (at least 6 and 3)",
+                        "b: two mutants are named 'w'",
+                        "c: no mutants (at least 6 wrong answers and 3 alternatives)",
+                        "stray: not a code answer cell of the source"]
+
+
+def test_outcomes_say_what_misbehaved():
+    kept = Outcome("a", wrong("w", "", diagnosis="forward"), 10, 10, ["ok"])
+    assert "kept full marks" in kept.problem()
+    undiagnosed = Outcome("a", wrong("w", "", diagnosis="forward"), 8, 10, ["ok"], ["slope: expected 1, found 2."])
+    assert "no failing check says 'forward'" in undiagnosed.problem()
+    diagnosed = Outcome("a", wrong("w", "", diagnosis="Forward"), 8, 10, ["ok"], ["slope: … (a forward difference)"])
+    assert diagnosed.problem() is None
+    lost = Outcome("a", right("r", ""), 9, 10, ["ok"], ["slope: expected 1, found 2."])
+    assert "lost points" in lost.problem()
+    crashed = Outcome("a", wrong("w", ""), 0, 10, ["grader-error"])
+    assert "could not grade" in crashed.problem()
+    assert score_line([kept, diagnosed, lost], 1) == \
+        "mutation score: 1/2 wrong answers lose points, 0/1 alternatives keep full marks (1 answer cells)"
+
+
+def test_bad_suite_files_are_named(tmp_path):
+    with pytest.raises(SuiteError, match="does not exist"):
+        load_suite(tmp_path / "none.py")
+    (tmp_path / "broken.py").write_text("CELLS = {'a': ['not a mutant']}\n")
+    with pytest.raises(SuiteError, match="CELLS must map"):
+        load_suite(tmp_path / "broken.py")
+    (tmp_path / "crash.py").write_text("raise ValueError('oops')\n")
+    with pytest.raises(SuiteError, match="oops"):
+        load_suite(tmp_path / "crash.py")
+
+
+def test_batch_holds_one_student_per_mutant_and_the_reference(tmp_path):
+    notebooks = grade.load_notebooks(REPO, FIRST)
+    suite = {"centred_slope": [wrong("forward", "def centred_slope(f, x, h=1e-3):\n    return 0\n")]}
+    students = build_batch(notebooks, suite, tmp_path)
+    assert set(students) == {"reference", "m0001"}
+    cells = {c.metadata["nbgrader"]["grade_id"]: c.source
+             for c in nbformat.read(tmp_path / "m0001" / f"{FIRST}.ipynb", as_version=4).cells
+             if c.metadata.get("nbgrader", {}).get("solution")}
+    assert cells["centred_slope"] == "def centred_slope(f, x, h=1e-3):\n    return 0\n"
+    assert "BEGIN SOLUTION" not in cells["mse_gradients"] and ".mean()" in cells["mse_gradients"]
+    assert list(answer_cells(notebooks)) == ["centred_slope", "mse_gradients", "relu_neuron_gradients", "descend"]
+
+
+@pytest.mark.notebook
+@pytest.mark.xdist_group("mutants-self-test")
+def test_a_misbehaving_suite_fails_and_names_each_mutant(tmp_path):
+    shutil.copy(REPO / "nbgrader_config.py", tmp_path)
+    shutil.copytree(REPO / "source" / FIRST, tmp_path / "source" / FIRST)
+    (tmp_path / "tests" / "mutants").mkdir(parents=True)
+    (tmp_path / "tests" / "mutants" / f"{FIRST}.py").write_text(f'''
+from autograder.mutants import right, wrong
+CELLS = {{"centred_slope": [
+    wrong("actually correct", {SLOPE!r}),
+    wrong("forward difference", "def centred_slope(f, x, h=1e-3):\\n    return (f(x + h) - f(x)) / h\\n",
+          diagnosis="forward difference"),
+    wrong("forward difference, wrong words", "def centred_slope(f, x, h=1e-3):\\n    return (f(x + h) - f(x)) / h\\n",
+          diagnosis="a diagnosis no check gives"),
+    right("actually wrong", "def centred_slope(f, x, h=1e-3):\\n    return 0.0\\n"),
+]}}
+''')
+    result = run_mutants(tmp_path, FIRST, "--cell", "centred_slope")
+    assert result.returncode == 1, result.stderr[-2000:]
+    out = result.stdout
+    assert "✗ wrong 'actually correct': kept full marks" in out
+    assert "✗ wrong 'forward difference, wrong words': lost points, but no failing check says" in out
+    assert "✗ right 'actually wrong': lost points" in out
+    assert "'forward difference':" not in out
+    assert "centred_slope: 1/3 wrong lose points, 0/1 alternatives keep full marks" in out
+    assert out.strip().splitlines()[-1] == \
+        "mutation score: 1/3 wrong answers lose points, 0/1 alternatives keep full marks (1 answer cells)"
+
+
+@pytest.mark.notebook
+@pytest.mark.slow
+@pytest.mark.xdist_group("mutants")
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_every_assignment_passes_its_mutation_suite(assignment):
+    result = run_mutants(REPO, assignment)
+    last = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else result.stderr
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert last.startswith("mutation score: ")
