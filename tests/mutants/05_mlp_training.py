@@ -423,4 +423,23 @@ print(curve_diagnosis)
 curve_diagnosis = dict(D="underfitting", C="healthy", B="learning rate too high", A="overfitting")
 '''),
     ],
+    "choose_init_gain": [
+        wrong("LeCun/Xavier gain 1", "my_gain = 1.0\n", diagnosis="a gain of 1 loses half"),
+        wrong("square root of 2 (a standard deviation, not a variance factor)", "my_gain = math.sqrt(2)\n"),
+        wrong("too large", "my_gain = 4.0\n"),
+        wrong("just too small for some seeds", "my_gain = 1.8\n"),
+        wrong("just too large", "my_gain = 2.5\n"),
+        wrong("a string", 'my_gain = "2"\n'),
+        wrong("the fan-in itself", "my_gain = 256\n"),
+        right("the integer 2", "my_gain = 2\n"),
+        right("a little above 2, from experiments", '''
+ratios = {g: [activation_ratio(g, seed) for seed in range(5)] for g in (1.0, 2.0, 2.2)}
+print(ratios)
+my_gain = 2.2
+'''),
+        right("derived: the ReLU halves the variance", '''
+relu_keeps = 0.5
+my_gain = 1 / relu_keeps
+'''),
+    ],
 }
