@@ -30,7 +30,9 @@ from autograder import assemble, execute, feedback, gradebook, report, submissio
 from autograder.kernels import WarmWorker, WorkerDied
 from autograder.sandbox import IsolationUnavailable, Limits, gpu_devices, isolation_problem
 
-UTILS_CHECKS = Path(verdicts.__file__).resolve().parent.parent / "utils" / "checks.py"
+UTILS = Path(verdicts.__file__).resolve().parent.parent / "utils"
+# The modules that record and judge answers: a change to any of them regrades every submission.
+CHECK_MODULES = [UTILS / name for name in ("checks.py", "answers.py", "judge.py", "diagnose.py")]
 
 
 class SourceError(RuntimeError):
@@ -97,7 +99,7 @@ def load_notebooks(course_root: Path, assignment: str) -> list[Notebook]:
 
 def source_hash(course_root: Path, assignment: str) -> str:
     files = sorted((course_root / "source" / assignment).glob("*.ipynb"))
-    return _sha256(*(p.read_bytes() for p in files), UTILS_CHECKS.read_bytes())
+    return _sha256(*(p.read_bytes() for p in files), *(p.read_bytes() for p in CHECK_MODULES))
 
 
 # ---------------------------------------------------------------------------

@@ -222,10 +222,25 @@ def _failing_lines(row: dict) -> list[str]:
     return lines
 
 
+def _auto_exercises(row: dict) -> dict[str, dict]:
+    """The row's autograded exercises: hand-graded written answers (flagged manual or pending) excluded."""
+    return {g: e for g, e in row.get("exercises", {}).items()
+            if isinstance(e, dict) and not (e.get("manual") or e.get("pending"))}
+
+
+def auto_score(row: dict) -> tuple[float, float]:
+    """(auto score, auto max) of a graded row."""
+    exercises = _auto_exercises(row)
+    if not exercises:
+        return float(row.get("score", 0.0)), float(row.get("max_score", 0.0))
+    return (sum(float(e.get("score", 0.0)) for e in exercises.values()),
+            sum(float(e.get("points", 0.0)) for e in exercises.values()))
+
+
 def _outcome(cell: str, mutant: Mutant, row: dict) -> Outcome:
-    lost = [g for g, e in row.get("exercises", {}).items() if e.get("score", 0) < e.get("points", 0)]
-    return Outcome(cell, mutant, float(row.get("score", 0.0)), float(row.get("max_score", 0.0)),
-                   list(row.get("status") or ["ok"]), _failing_lines(row), lost)
+    lost = [g for g, e in _auto_exercises(row).items() if e.get("score", 0) < e.get("points", 0)]
+    score, max_score = auto_score(row)
+    return Outcome(cell, mutant, score, max_score, list(row.get("status") or ["ok"]), _failing_lines(row), lost)
 
 
 def _course_copy(course_root: Path, assignments: list[str], into: Path) -> Path:
@@ -277,9 +292,10 @@ def grade_suites(course_root: Path, assignments: list[str], options: grade.Optio
         for student, entry in students[assignment].items():
             row = by_student.get(student, {"score": 0.0, "max_score": 0.0, "status": ["not graded"]})
             if entry is None:
-                if row.get("score") != row.get("max_score") or not row.get("max_score"):
-                    result.reference_problem = (f"the instructor's own answers got {row.get('score')}/"
-                                                f"{row.get('max_score')}: {' | '.join(_failing_lines(row)[:3])}")
+                score, max_score = auto_score(row)
+                if score != max_score or not max_score:
+                    result.reference_problem = (f"the instructor's own answers got {score:g}/{max_score:g}: "
+                                                f"{' | '.join(_failing_lines(row)[:3])}")
                 continue
             result.outcomes.append(_outcome(entry[0], entry[1], row))
         results.append(result)

@@ -78,3 +78,44 @@ def test_every_code_cell_is_an_nbgrader_cell(assignment):
             meta = cell.metadata.get("nbgrader", {})
             assert meta.get("grade_id") and (meta.get("locked") or meta.get("solution") or meta.get("grade")), \
                 f"{assignment}: code cell {index} is not a locked, answer or check cell"
+
+
+@pytest.fixture(scope="module")
+def recorded_specs(tmp_path_factory):
+    """Every assignment's check records, recorded from the instructor's notebooks the way the grader
+    does it (``grade.load_references``: sandboxed when possible; raises if a source fails its own checks)."""
+    import asyncio
+
+    from autograder import grade
+    from autograder.sandbox import isolation_problem
+
+    cache = tmp_path_factory.mktemp("references")
+    options = grade.Options(workers=2, progress=False, sandboxed=isolation_problem() is None)
+
+    async def record() -> dict[str, list]:
+        pool = grade.WorkerPool(2, options)
+        notebooks = {a: grade.load_notebooks(REPO, a) for a in ASSIGNMENTS}
+        try:
+            await asyncio.gather(*(grade.load_references(pool, notebooks[a], cache / f"{a}.json",
+                                                         grade.source_hash(REPO, a), options.limits)
+                                   for a in ASSIGNMENTS))
+        finally:
+            await pool.stop()
+        return notebooks
+
+    return asyncio.run(record())
+
+
+@pytest.mark.notebook
+@pytest.mark.xdist_group("recorded-specs")
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_named_mistakes_can_be_told_apart(recorded_specs, assignment):
+    """The diagnosis lint: no named mistake gives the expected value, and no two give the same one,
+    at the check's own inputs (the values recorded from the instructor's notebook)."""
+    from utils.diagnose import lint_spec
+    problems = [f"{grade_id} / {record['check']}: {problem}"
+                for notebook in recorded_specs[assignment]
+                for grade_id, records in notebook.reference.items()
+                for record in records
+                for problem in lint_spec(record["kind"], record.get("spec", {}))]
+    assert problems == []
