@@ -66,7 +66,7 @@ def bce_logit_grad(logits, y):
         wrong("sign flipped", '''
 def bce_logit_grad(logits, y):
     return (y - torch.sigmoid(logits)) / len(logits)
-''', diagnosis="sign"),
+''', diagnosis="sign is flipped"),
         wrong("keeps sigma'(z)", '''
 def bce_logit_grad(logits, y):
     p = torch.sigmoid(logits)
