@@ -283,7 +283,7 @@ def choose_threshold(probabilities, y, candidates):
         if f1 >= best_f1:
             best_t, best_f1 = float(t), f1
     return best_t
-''', diagnosis="largest"),
+''', diagnosis="largest of the tied"),
         wrong("accuracy instead of F1", '''
 def choose_threshold(probabilities, y, candidates):
     best_t, best_acc = None, -1.0
