@@ -92,7 +92,9 @@ def release_problems(release_dir: Path) -> list[str]:
 
 
 def stock_scores(assignment: str, submissions: dict[str, Path], course_root: Path = COURSE_ROOT) -> dict[str, tuple[float, float]]:
-    """Grade notebooks with stock ``nbgrader autograde``; return student -> (score, max_score).
+    """Grade notebooks with stock ``nbgrader autograde``; return student -> (code score, max code score).
+
+    Only the autograded (code) points count: written answers wait for a person in formgrader.
 
     ``submissions`` maps a student id to a folder holding that student's
     notebooks for ``assignment`` (named as in ``source/``).
@@ -108,7 +110,7 @@ def stock_scores(assignment: str, submissions: dict[str, Path], course_root: Pat
         with Gradebook(_tool_env(scratch)["COURSE_GRADEBOOK_URL"]) as gradebook:
             for student in submissions:
                 submission = gradebook.find_submission(assignment, student)
-                scores[student] = (submission.score, submission.max_score)
+                scores[student] = (submission.code_score, submission.max_code_score)
         return scores
 
 
@@ -125,7 +127,7 @@ def verify(assignment: str, course_root: Path = COURSE_ROOT) -> tuple[dict[str, 
     problems = []
     score, total = scores["answered-source"]
     if total <= 0 or score != total:
-        problems.append(f"{assignment}: the answered source scored {score} of {total}, not full marks")
+        problems.append(f"{assignment}: the answered source scored {score} of {total}, not full auto marks")
     score, total = scores["untouched-release"]
     if score != 0:
         problems.append(f"{assignment}: the untouched release scored {score} of {total}, not zero")
