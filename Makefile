@@ -65,9 +65,10 @@ grade: install  ## grade submitted/ (ASSIGNMENT=name for one); with nothing subm
 site: install  ## every lecture executed and rendered to HTML in site/ (index.html lists them)
 	$(BIN)/python tools/build_site.py
 
-bench: install  ## time autograder grade against stock nbgrader autograde on a synthetic batch
+bench: install  ## time autograder grade against stock nbgrader autograde, then through a loopback Dask cluster
 	@sh tools/system_tools.sh bwrap
 	PATH=$(abspath $(BIN)):$$PATH $(BIN)/python benchmarks/grading.py $(BENCH_ARGS)
+	PATH=$(abspath $(BIN)):$$PATH $(BIN)/python benchmarks/cluster.py $(CLUSTER_BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

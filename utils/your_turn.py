@@ -32,5 +32,6 @@ def your_turn(title: str) -> Iterator[exercise]:
     except NotAttempted:
         print(f"Your turn {title}: not attempted yet. Fill in the cell above, run it, "
               "then run this cell again (the solution is one click below).")
-    except ChecksFailed:
+    except ChecksFailed as failed:
+        print("\n".join(str(failed).splitlines()[1:]))   # the ✗ lines: what was expected, found, likely
         print("  Not yet: read the ✗ lines above, change your answer and run both cells again.")
