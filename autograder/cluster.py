@@ -60,14 +60,26 @@ def limits_from_plain(plain: dict) -> Limits:
 
 def execution_to_json(execution: Execution) -> str:
     return json.dumps({"notebook": execution.notebook, "status": execution.status,
-                       "notes": execution.notes, "cell_seconds": execution.cell_seconds,
-                       "wall_seconds": execution.wall_seconds}, ensure_ascii=False)
+                       "notes": execution.notes, "stopped": execution.stopped, "skipped": execution.skipped,
+                       "cell_seconds": execution.cell_seconds, "wall_seconds": execution.wall_seconds},
+                      ensure_ascii=False)
 
 
 def _strings(value, limit: int) -> list[str]:
     if not isinstance(value, list):
         raise ValueError("expected a list of strings")
     return [str(item)[:MAX_NOTE_CHARS] for item in value[:limit] if isinstance(item, str)]
+
+
+def _reasons(value, cells: int) -> dict[int, str]:
+    """Cell index -> why it did not finish (or never ran); JSON keeps the indices as strings."""
+    if not isinstance(value, dict):
+        return {}
+    reasons = {}
+    for key, reason in list(value.items())[:cells]:
+        if isinstance(key, str) and key.isdigit() and int(key) < cells and isinstance(reason, str):
+            reasons[int(key)] = reason[:MAX_NOTE_CHARS]
+    return reasons
 
 
 def _seconds(value) -> float:
@@ -91,8 +103,10 @@ def execution_from_json(text) -> Execution:
         notebook = nbformat.from_dict(reply["notebook"])
         if not isinstance(notebook.get("cells"), list):
             raise ValueError("the notebook has no cell list")
+        cells = len(notebook.cells)
         return Execution(notebook, status=_strings(reply.get("status", []), 20),
                          notes=_strings(reply.get("notes", []), MAX_NOTES),
+                         stopped=_reasons(reply.get("stopped"), cells), skipped=_reasons(reply.get("skipped"), cells),
                          cell_seconds=_seconds(reply.get("cell_seconds")),
                          wall_seconds=_seconds(reply.get("wall_seconds")))
     except WorkerDied:

@@ -27,9 +27,10 @@ def _notebook() -> nbformat.NotebookNode:
 
 def test_an_execution_survives_the_wire():
     sent = Execution(_notebook(), status=["timeout"], notes=["a cell ran out of time"], cell_seconds=1.5,
-                     wall_seconds=2.0)
+                     wall_seconds=2.0, stopped={0: "ran out of time"}, skipped={})
     received = execution_from_json(execution_to_json(sent))
     assert received.notebook == sent.notebook
+    assert received.stopped == {0: "ran out of time"} and received.skipped == {}
     assert (received.status, received.notes, received.cell_seconds, received.wall_seconds) == \
         (["timeout"], ["a cell ran out of time"], 1.5, 2.0)
 

@@ -65,6 +65,12 @@ def _slow(answers: dict[str, str], seconds: float) -> dict[str, str]:
     return {**answers, first: f"import time\ntime.sleep({seconds})\n" + answers[first]}
 
 
+def _verdicts(course: Path) -> dict[str, dict]:
+    """Student -> every check's verdict and message, as the grader saved them (timings left out)."""
+    return {saved.parent.parent.name: json.loads(saved.read_text())["exercises"]
+            for saved in (course / "autograded").glob(f"*/{ASSIGNMENT}/grading.json")}
+
+
 def _grade(course: Path, batch: Path, *extra: str, timeout: float = 600) -> dict[str, list[str]]:
     done = subprocess.run([str(BIN / "autograder"), "grade", ASSIGNMENT, "--from", str(batch), "--force",
                            "--no-progress", "--cell-timeout", "4", *extra],
@@ -142,9 +148,11 @@ def test_cluster_rows_equal_local_rows(course, cluster, tmp_path):
         _write(batch, student, given)
 
     local = _grade(course, batch, "--workers", "2")
+    local_verdicts = _verdicts(course)
     remote = _grade(course, batch, "--scheduler", address)
 
     assert remote == local
+    assert _verdicts(course) == local_verdicts   # every check's verdict and message, "did not run" ones too
     assert remote["answered"][1] == remote["answered"][2]          # full marks
     assert float(remote["hostile"][1]) == 0.0 and float(remote["blank"][1]) == 0.0
     assert "invalid-notebook" in remote["corrupt"][3] and "timeout" in remote["endless"][3]
