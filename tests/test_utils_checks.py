@@ -456,3 +456,12 @@ def test_inputs_after_shows_what_a_call_did_to_its_inputs():
 def test_dtype_is_named_the_same_however_it_is_written():
     from utils.checks import _dtype_name
     assert {_dtype_name(d) for d in (torch.float64, np.float64, np.dtype("float64"), "float64")} == {"float64"}
+
+
+def test_autograd_refusal_is_named_from_the_class_name_the_grader_keeps():
+    """The grader keeps only an exception's class name; the named mistake must survive that."""
+    from utils.judge import judge
+    for text in ("UsedAutograd", "UsedAutograd: this exercise is done by hand"):
+        verdict = judge("close", {"type": "error", "error": text}, {"expected": 1.0})
+        assert not verdict.passed and verdict.mistake == "used autograd"
+    assert judge("close", {"type": "error", "error": "ValueError"}, {"expected": 1.0}).mistake == "raised an error"

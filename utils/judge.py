@@ -83,7 +83,9 @@ def _judge(kind: str, found: Any, spec: dict) -> Verdict:
         text = found.get("error")
         text = text[:500] if isinstance(text, str) else "an error"
         # the error's own name says which named mistake it is; nothing else the record claims is trusted
-        mistake = "used autograd" if text.startswith("UsedAutograd:") else "raised an error"
+        # (the grader keeps only the class name of a student's exception, the kernel the whole text)
+        used_autograd = text == "UsedAutograd" or text.startswith("UsedAutograd:")
+        mistake = "used autograd" if used_autograd else "raised an error"
         return Verdict(False, f"your code raised {text}", mistake)
     try:
         found = validate_plain(found)
