@@ -50,7 +50,8 @@ MAX_JSON_ITEMS = 1_000_000         # scalars and containers in one JSON value
 MAX_NAME_CHARS = 200               # ename, MIME type, stream name
 YIELD_EVERY = 256                  # dropped messages in a row before giving other tasks a turn
 
-IOPUB_TYPES = {"status", "execute_input", "stream", "display_data", "execute_result", "error", "clear_output"}
+IOPUB_TYPES = {"status", "execute_input", "stream", "display_data", "execute_result", "error", "clear_output",
+               "iopub_welcome"}   # ipykernel's greeting to each new subscriber: the channel is connected
 SHELL_TYPES = {"execute_reply", "kernel_info_reply"}
 EXECUTION_STATES = {"busy", "idle", "starting"}
 STREAM_NAMES = {"stdout", "stderr"}
@@ -197,6 +198,8 @@ def _content(msg_type: str, content: dict) -> dict | None:
                 "evalue": _text(content.get("evalue", ""), MAX_TEXT_CHARS // 16), "traceback": lines}
     if msg_type == "clear_output":
         return {"wait": content.get("wait") is True}
+    if msg_type == "iopub_welcome":
+        return {}
     if msg_type == "execute_reply":
         status = content.get("status")
         if status not in REPLY_STATUSES:
@@ -256,6 +259,31 @@ def clean_message(message: Any, channel: str) -> dict | None:
                 "metadata": {}, "content": clean_content, "buffers": []}
     except (Malformed, RecursionError, MemoryError, ValueError, TypeError, AttributeError, KeyError):
         return None
+
+
+def output_node(message: dict) -> Any:
+    """The notebook output of a message ``clean_message`` kept, or ``None`` for messages that are not outputs.
+
+    Every field was type-checked on the way in, so the output is valid against
+    nbformat's schema by construction (the boundary's fuzz tests validate it);
+    nbformat's own builder would run its JSON-schema validator on every output,
+    about a millisecond each, in the process that serves every kernel. Record
+    payloads stay plain JSON values inside the output.
+    """
+    from nbformat import NotebookNode
+
+    msg_type, content = message["msg_type"], message["content"]
+    if msg_type == "stream":
+        fields = {"name": content["name"], "text": content["text"]}
+    elif msg_type in ("display_data", "execute_result"):
+        fields = {"data": NotebookNode(content["data"]), "metadata": NotebookNode(content["metadata"])}
+        if msg_type == "execute_result":
+            fields["execution_count"] = content["execution_count"]
+    elif msg_type == "error":
+        fields = {"ename": content["ename"], "evalue": content["evalue"], "traceback": list(content["traceback"])}
+    else:
+        return None
+    return NotebookNode(output_type=msg_type, **fields)
 
 
 def output_size(output: Any) -> int:

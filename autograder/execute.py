@@ -21,7 +21,7 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-from autograder.boundary import OutputLimitReached, ReceiveBudget, guard_kernel_client, output_size
+from autograder.boundary import OutputLimitReached, ReceiveBudget, guard_kernel_client, output_node, output_size
 from autograder.kernels import WarmWorker, WorkerDied
 from autograder.sandbox import Limits
 from utils.checks import RECORD_MIME
@@ -65,7 +65,8 @@ def _is_record(output) -> bool:
 
 class CappedClient(NotebookClient):
     """nbclient's client for messages ``autograder.boundary`` has already cleaned, with a cap on
-    kept output; check records are budgeted separately and no clearing removes them."""
+    kept output; check records are budgeted separately and no clearing removes them. Outputs are
+    built by the boundary (``output_node``): display ids and output hooks (widgets) never apply."""
 
     def __init__(self, *args, output_bytes: int, **kwargs):
         super().__init__(*args, **kwargs)
@@ -95,10 +96,10 @@ class CappedClient(NotebookClient):
         if self.clear_before_next_output:   # a delayed clear_output: records stay
             outs[:] = [o for o in outs if _is_record(o)]
             self.clear_before_next_output = False
-        try:
-            return super().output(outs, msg, None, cell_index)
-        except Exception:  # noqa: BLE001 -- nbformat rejected it (its schema is stricter than the boundary): drop it
-            return None
+        out = output_node(msg)
+        if out is not None:
+            outs.append(out)
+        return out
 
     def clear_output(self, outs, msg, cell_index):
         if msg.get("content", {}).get("wait"):

@@ -120,9 +120,13 @@ def source_hash(course_root: Path, assignment: str) -> str:
 # Workers
 
 class WorkerPool:
-    """``size`` sandboxed warm workers; a submission borrows one at a time."""
+    """``size`` sandboxed warm workers; a submission borrows one at a time.
 
-    def __init__(self, size: int, options: Options):
+    ``warm_up`` are functions the grader runs in a thread while the sandboxes start (imports
+    the judge will need), so that the event loop that serves every kernel never waits on them.
+    """
+
+    def __init__(self, size: int, options: Options, warm_up: tuple = ()):
         env = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
                "COURSE_CHECK_RECORD": "1", "COURSE_DEVICE": options.device,
                "MPLBACKEND": "module://matplotlib_inline.backend_inline", "PYTHONHASHSEED": "0",
@@ -130,12 +134,14 @@ class WorkerPool:
         devices = gpu_devices() if options.device.startswith("cuda") else []
         self.workers = [WarmWorker(i, options.limits, env, devices, options.sandboxed) for i in range(size)]
         self.idle: asyncio.Queue[WarmWorker] = asyncio.Queue()
+        self.warm_up = tuple(warm_up)
         self._starting: asyncio.Task | None = None
 
     async def start(self) -> None:
         """Start every worker; called on first use, so a batch with nothing to run starts none."""
         if self._starting is None:
-            self._starting = asyncio.ensure_future(asyncio.gather(*(w.start() for w in self.workers)))
+            self._starting = asyncio.ensure_future(asyncio.gather(
+                *(w.start() for w in self.workers), *(asyncio.to_thread(job) for job in self.warm_up)))
             await self._starting
             for worker in self.workers:
                 self.idle.put_nowait(worker)
@@ -161,12 +167,20 @@ class WorkerPool:
             self.idle.put_nowait(worker)
 
 
-def make_pool(options: Options, notebooks_to_run: int):
+def make_pool(options: Options, notebooks_to_run: int, warm_up: tuple = ()):
     """Local sandboxes, or with ``options.scheduler`` the grading workers of a Dask cluster."""
     if options.scheduler:
         from autograder.cluster import ClusterPool
         return ClusterPool(options.scheduler, options.device)
-    return WorkerPool(max(1, min(options.workers, notebooks_to_run)), options)
+    return WorkerPool(max(1, min(options.workers, notebooks_to_run)), options, warm_up)
+
+
+def judge_imports(notebooks: list[Notebook]) -> tuple:
+    """What judging these notebooks will import on first use (scikit-learn for ``metric``
+    checks, about a second): done while the sandboxes start rather than mid-batch."""
+    uses_metric = any(".metric(" in cell.source for notebook in notebooks for cell in notebook.source.cells
+                      if cell.cell_type == "code")
+    return (verdicts.import_scorers,) if uses_metric else ()
 
 
 async def _run(pool: WorkerPool, notebook: nbformat.NotebookNode, limits: Limits) -> execute.Execution:
@@ -300,7 +314,9 @@ async def _grade_notebook(pool: WorkerPool, notebook: Notebook, contents: bytes 
     if run is not None:
         out = folder / f"{notebook.name}.ipynb"
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(run.notebook, indent=1, ensure_ascii=False) + "\n")  # no schema pass
+        # No schema pass (the boundary built every output) and no indent: with ``indent`` set,
+        # json falls back to its pure-Python encoder, tens of milliseconds per notebook.
+        out.write_text(json.dumps(run.notebook, ensure_ascii=False) + "\n")
 
 
 async def grade_one(pool: WorkerPool, submission: submissions.Submission, notebooks: list[Notebook],
@@ -365,42 +381,69 @@ def _grader_error(submission: submissions.Submission, notebooks: list[Notebook],
 
 
 async def grade_batches(course_root: Path, batches: dict[str, list[submissions.Submission]],
-                        options: Options) -> dict[str, list[dict]]:
-    """Grade several assignments' batches with one pool of warm sandboxes; assignment -> sorted rows."""
+                        options: Options, on_done=None, alongside: tuple = ()) -> dict[str, list[dict]]:
+    """Grade several assignments' batches with one pool of warm sandboxes; assignment -> sorted rows.
+
+    Each assignment goes on as soon as its own reference is recorded, so no sandbox waits for
+    another assignment's. ``on_done(assignment, rows)``, an optional coroutine function, is
+    awaited for each assignment once its rows are complete, in the order of ``batches``, while
+    later assignments are still being graded. ``alongside`` are awaitables that must succeed
+    too (registering the assignments in the gradebook): the first failure stops everything.
+    """
     autograded = course_root / "autograded"
     notebooks = {a: load_notebooks(course_root, a) for a in batches}
     keys = {a: source_hash(course_root, a) for a in batches}
     total = sum(len(b) for b in batches.values())
-    pool = make_pool(options, total)
+    pool = make_pool(options, total, judge_imports([n for group in notebooks.values() for n in group]))
     progress = report.progress_bar(total, enabled=options.progress)
+
+    async def one(assignment: str, submission: submissions.Submission) -> dict:
+        try:
+            row = await grade_one(pool, submission, notebooks[assignment], options,
+                                  autograded / submission.student_id / assignment, keys[assignment])
+        except Exception as error:  # noqa: BLE001 -- of any type: this row's grader-error, never the batch's
+            row = _grader_error(submission, notebooks[assignment], error)
+        progress.update(1)
+        row["status"] = row["status"] or ["ok"]
+        return row
+
+    async def assignment_rows(assignment: str) -> list[dict]:
+        await load_references(pool, notebooks[assignment], autograded / ".reference" / f"{assignment}.json",
+                              keys[assignment], options.limits)
+        rows = await asyncio.gather(*(one(assignment, s) for s in batches[assignment]))
+        return sorted(rows, key=lambda row: row["student_id"])
+
+    async def finish(assignment: str, grading: asyncio.Future, before: asyncio.Future | None) -> None:
+        rows = await grading
+        if before is not None:
+            await before
+        if on_done is not None:
+            await on_done(assignment, rows)
+
+    gradings = {a: asyncio.ensure_future(assignment_rows(a)) for a in batches}
+    finishing: list[asyncio.Future] = []
+    for assignment, grading in gradings.items():
+        finishing.append(asyncio.ensure_future(finish(assignment, grading, finishing[-1] if finishing else None)))
+    others = [asyncio.ensure_future(job) for job in alongside]
     try:
-        await asyncio.gather(*(load_references(pool, notebooks[a], autograded / ".reference" / f"{a}.json",
-                                               keys[a], options.limits) for a in batches))
-
-        async def one(assignment: str, submission: submissions.Submission) -> dict:
-            try:
-                row = await grade_one(pool, submission, notebooks[assignment], options,
-                                      autograded / submission.student_id / assignment, keys[assignment])
-            except Exception as error:  # noqa: BLE001 -- of any type: this row's grader-error, never the batch's
-                row = _grader_error(submission, notebooks[assignment], error)
-            progress.update(1)
-            return row
-
-        jobs = [(a, s) for a, batch in batches.items() for s in batch]
-        rows = await asyncio.gather(*(one(a, s) for a, s in jobs))
+        await asyncio.gather(*others, *finishing)
     finally:
+        for task in [*gradings.values(), *finishing, *others]:
+            task.cancel()
+        await asyncio.gather(*gradings.values(), *finishing, *others, return_exceptions=True)
         progress.close()
         if pool.started:
             await pool.stop()
-    by_assignment: dict[str, list[dict]] = {a: [] for a in batches}
-    for (assignment, _), row in zip(jobs, rows):
-        row["status"] = row["status"] or ["ok"]
-        by_assignment[assignment].append(row)
-    return {a: sorted(r, key=lambda row: row["student_id"]) for a, r in by_assignment.items()}
+    return {a: grading.result() for a, grading in gradings.items()}
 
 
 def main(assignments: list[str], course_root: Path, source: Path | None, options: Options) -> int:
-    """``autograder grade``: grade each assignment's batch and write every output; returns the exit code."""
+    """``autograder grade``: grade each assignment's batch and write every output; returns the exit code.
+
+    An assignment's outputs (formgrader's files, gradebook, CSV, feedback, histogram) are
+    written in a thread as soon as its batch is graded, while the sandboxes go on with the next
+    assignment; the summaries are printed at the end, in order.
+    """
     if options.sandboxed and not options.scheduler:  # on a cluster, each worker checks its own
         problem = isolation_problem()
         if problem:
@@ -410,36 +453,54 @@ def main(assignments: list[str], course_root: Path, source: Path | None, options
                 "pass --unsafe-no-sandbox.")
     db_url = options.db_url or gradebook.default_db_url(course_root)
     manifest = timestamps.load_manifest(options.manifest) if options.manifest else None
-    with tempfile.TemporaryDirectory(prefix="autograder-batch-") as unpacked:
-        batches = {}
-        for assignment in assignments:
-            notebooks = load_notebooks(course_root, assignment)
-            batches[assignment] = submissions.collect(course_root, assignment, source,
-                                                      scratch=Path(unpacked) / assignment)
-            collect.stamp(batches[assignment], manifest)
-            gradebook.register_assignment(assignment, course_root, db_url, {n.name: n.points for n in notebooks})
-        results = asyncio.run(grade_batches(course_root, batches, options))
-        for assignment, rows in results.items():
-            _prepare_review(course_root, assignment, batches[assignment], rows,
-                            from_elsewhere=source is not None and options.file_into_submitted)
-    problems = []
+    problems: list[str] = []
+    summaries: list[str] = []
     try:
         late_policy = gradebook.nbgrader_settings(course_root)
     except Exception as error:  # noqa: BLE001 -- a broken late-policy setting must not lose the grades
         late_policy = None
         problems.append(one_line(f"nbgrader's late-submission settings could not be read "
                                  f"({type(error).__name__}: {error}); no late penalty applied"))
-    for assignment, rows in results.items():
-        problems += write_outputs(course_root, assignment, rows, db_url, late_policy)
+    with tempfile.TemporaryDirectory(prefix="autograder-batch-") as unpacked:
+        batches, points = {}, {}
+        for assignment in assignments:
+            points[assignment] = {n.name: n.points for n in load_notebooks(course_root, assignment)}
+            batches[assignment] = submissions.collect(course_root, assignment, source,
+                                                      scratch=Path(unpacked) / assignment)
+            collect.stamp(batches[assignment], manifest)
+
+        def register() -> None:
+            for assignment in assignments:
+                gradebook.register_assignment(assignment, course_root, db_url, points[assignment])
+
+        def write_all(assignment: str, rows: list[dict]) -> None:
+            _prepare_review(course_root, assignment, batches[assignment], rows,
+                            from_elsewhere=source is not None and options.file_into_submitted)
+            problems.extend(write_outputs(course_root, assignment, rows, db_url, late_policy, summaries.append))
+
+        async def grade_and_write() -> None:
+            # nbgrader takes seconds to register the assignments: in a thread, while the sandboxes start
+            registering = asyncio.ensure_future(asyncio.to_thread(register))
+
+            async def written(assignment: str, rows: list[dict]) -> None:
+                await registering
+                await asyncio.to_thread(write_all, assignment, rows)
+
+            await grade_batches(course_root, batches, options, on_done=written, alongside=(registering,))
+
+        asyncio.run(grade_and_write())
+    for summary in summaries:
+        print(summary)
     for problem in problems:
         print(f"autograder: {problem}", file=sys.stderr)
     return 1 if problems else 0
 
 
-def write_outputs(course_root: Path, assignment: str, rows: list[dict], db_url: str, late_policy) -> list[str]:
-    """Gradebook, CSV, feedback pages, histogram and summary: each written even if another fails
-    (a failure is returned as a one-line problem). Rows with an unusable id get a CSV line only:
-    their id names no folder and no gradebook student."""
+def write_outputs(course_root: Path, assignment: str, rows: list[dict], db_url: str, late_policy,
+                  show=print) -> list[str]:
+    """Gradebook, CSV, feedback pages, histogram and summary (given to ``show``): each written
+    even if another fails (a failure is returned as a one-line problem). Rows with an unusable
+    id get a CSV line only: their id names no folder and no gradebook student."""
     problems = []
     csv_path = histogram = None
     standings = {}
@@ -469,7 +530,7 @@ def write_outputs(course_root: Path, assignment: str, rows: list[dict], db_url: 
         histogram = report.write_histogram(course_root / "grades" / f"{assignment}-histogram.png", rows, assignment)
     except Exception as error:  # noqa: BLE001
         problems.append(one_line(f"{assignment}: the histogram could not be drawn ({type(error).__name__}: {error})"))
-    print(report.summary(assignment, rows, csv_path, histogram))
+    show(report.summary(assignment, rows, csv_path, histogram))
     return problems
 
 

@@ -336,8 +336,11 @@ class QuickReadyClient(AsyncKernelClient):
             except Empty:
                 reply = None
             if reply and reply["msg_type"] == "kernel_info_reply":
-                try:  # any IOPub message (ipykernel greets each subscriber) proves it is connected
-                    await self.iopub_channel.get_msg(timeout=0.5)
+                # Any IOPub message proves the channel is connected: ipykernel's welcome to a new
+                # subscriber, or the status of a kernel_info request sent once it was. Wait briefly
+                # and ask again rather than long: a request sent before it connected is never seen.
+                try:
+                    await self.iopub_channel.get_msg(timeout=0.05)
                     self._handle_kernel_info_reply(reply)
                     return
                 except Empty:

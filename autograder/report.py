@@ -109,14 +109,13 @@ def write_csv(path: Path, rows: list[dict], notebooks) -> Path:
 
 
 def write_histogram(path: Path, rows: list[dict], assignment: str) -> Path:
-    """Score histogram as a PNG."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    """Score histogram as a PNG (matplotlib's object API: no pyplot state, safe in a thread)."""
+    from matplotlib.figure import Figure
 
     scores = [row["score"] for row in rows]
     top = max((row["max_score"] for row in rows), default=1) or 1
-    figure, axes = plt.subplots(figsize=(6, 3.5))
+    figure = Figure(figsize=(6, 3.5))
+    axes = figure.subplots()
     axes.hist(scores, bins=min(20, int(top) + 1), range=(0, top), color="tab:blue", edgecolor="white")
     axes.set_xlabel("score (points)")
     axes.set_ylabel("students")
@@ -124,7 +123,6 @@ def write_histogram(path: Path, rows: list[dict], assignment: str) -> Path:
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=100)
-    plt.close(figure)
     return path
 
 

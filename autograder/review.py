@@ -140,5 +140,6 @@ def write_autograded(folder: Path, source: nbformat.NotebookNode, name: str, row
     written = written_cells(source)
     answers = read_written_answers(submitted, set(written))
     folder.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(annotate(notebook, row, written, answers), indent=1, ensure_ascii=False) + "\n")
+    # Compact JSON (json's C encoder); formgrader and nbformat read it the same as indented.
+    path.write_text(json.dumps(annotate(notebook, row, written, answers), ensure_ascii=False) + "\n")
     return path

@@ -24,6 +24,7 @@ import builtins
 from dataclasses import dataclass, field
 
 from utils.checks import CHECK_KINDS, RECORD_MIME, Verdict, judge, validate_plain
+from utils.judge import import_scorers  # noqa: F401 -- the grader imports them while its sandboxes start
 
 SPEC_OPTIONAL = {"finite"}  # a finite check may have no keyword at all, so nothing to record
 DID_NOT_RUN = "did not run"

@@ -42,6 +42,7 @@ only the interpreter, its site-packages and ``utils``.
 from __future__ import annotations
 
 import ctypes
+import gc
 import json
 import os
 import re
@@ -200,15 +201,26 @@ def warm_up() -> None:
     # The first optimizer of a process imports torch._dynamo (~0.8 s); construct one, run nothing.
     torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
 
+    import faulthandler  # noqa: F401 -- this block: what a kernel's start-up would import
     import IPython.core.interactiveshell  # noqa: F401
-    import ipykernel.debugger  # noqa: F401 -- debugpy: a third of a kernel's start-up
+    import IPython.extensions  # noqa: F401
+    import ipykernel.debugger
     import ipykernel.ipkernel  # noqa: F401
     import ipykernel.kernelapp  # noqa: F401
     import ipykernel.zmqshell  # noqa: F401
     import pdb  # noqa: F401
     import pydoc  # noqa: F401
     import tornado.locks  # noqa: F401
+    import tornado.platform.asyncio  # noqa: F401
     import tornado.queues  # noqa: F401
+
+    # No debugger in grading kernels: nothing attaches to one, and debugpy's set-up is a
+    # fifth of a kernel's start (ipykernel reads this flag each time it builds a kernel).
+    ipykernel.debugger._is_debugpy_available = False
+    # Every object so far lives as long as the server: the garbage collector of a forked
+    # kernel need never walk them, which would copy their memory pages into each kernel.
+    gc.collect()
+    gc.freeze()
 
 
 def apply_limits(limits: dict) -> None:

@@ -64,13 +64,16 @@ def _client() -> execute.CappedClient:
 
 
 def _feed(client: execute.CappedClient, message) -> None:
-    """What nbclient does with a cleaned IOPub message of the running cell."""
+    """What nbclient does with a cleaned IOPub message of the running cell; every output the
+    grader keeps is valid against nbformat's schema (the boundary builds them unvalidated)."""
     cell = client.nb.cells[0]
     cell.metadata.setdefault("execution", {})
     try:
         client.process_message(message, cell, 0)
     except CellExecutionComplete:
         pass
+    for output in cell.outputs:
+        nbformat.validator.validate(output, "output", version=4)
 
 
 @FUZZ
