@@ -74,3 +74,20 @@ def number_after(text: str, label: str) -> float:
 def notebook_text():
     """``notebook_text("notebooks/02_temperature_fit.ipynb")`` → what that notebook printed."""
     return lambda relative: printed_text(run_notebook(REPO / relative))
+
+
+def pytest_configure(config):
+    """``--dist loadgroup`` (``make test``) keeps each xdist_group, and its expensive module
+    fixtures, on one worker. pytest-xdist up to 3.8 marks grouped tests by rewriting their node
+    ids, which pytest 9.2 no longer reads: grouping is then silently off and every grouped
+    fixture runs once per worker. Refuse that pair of versions with a message."""
+    from importlib.metadata import version
+
+    def release(name: str) -> tuple[int, ...]:
+        return tuple(int(part) for part in re.findall(r"\d+", version(name))[:2])
+
+    if getattr(config.option, "dist", "no") == "loadgroup" and release("pytest") >= (9, 2) \
+            and release("pytest-xdist") <= (3, 8):
+        raise pytest.UsageError(f"pytest {version('pytest')} with pytest-xdist {version('pytest-xdist')} "
+                                "ignores xdist_group under --dist loadgroup; install pytest<9.2 "
+                                "(make install does, see pyproject.toml)")

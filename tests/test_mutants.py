@@ -28,7 +28,7 @@ def run_mutants(course: Path, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
     return subprocess.run([str(Path(sys.executable).parent / "autograder"), "mutants", "--workers", "2",
                            "--no-progress", "--course-root", str(course), *args],
-                          env=env, capture_output=True, text=True, timeout=1500)
+                          env=env, capture_output=True, text=True, timeout=2400)
 
 
 def test_a_mutant_replaces_the_whole_cell_dedented():
@@ -115,12 +115,49 @@ CELLS = {{"mae_gradients": [
         "mutation score: 1/3 wrong answers lose points, 0/1 alternatives keep full marks (1 answer cells)"
 
 
+@pytest.fixture(scope="module")
+def every_suite() -> subprocess.CompletedProcess:
+    """Every assignment's mutation suite in one ``autograder mutants`` run: one pool of sandboxes,
+    warmed up once, graded by the real grader."""
+    return run_mutants(REPO)
+
+
+def report_block(report: str, assignment: str) -> list[str]:
+    """The lines of ``assignment``'s part of an ``autograder mutants`` report."""
+    lines = report.splitlines()
+    if assignment not in lines:
+        return []
+    block = []
+    for line in lines[lines.index(assignment) + 1:]:
+        if not line.startswith("  "):
+            break
+        block.append(line)
+    return block
+
+
+def test_report_blocks_are_found_per_assignment():
+    report = "a\n  x: 1/1 wrong lose points\n    ✗ wrong 'w': kept full marks\n  mutation score: 0/1\nb\n" \
+             "  mutation score: 1/1\nmutation score: 1/2"
+    assert report_block(report, "a")[1] == "    ✗ wrong 'w': kept full marks"
+    assert report_block(report, "b") == ["  mutation score: 1/1"]
+    assert report_block(report, "c") == []
+
+
 @pytest.mark.notebook
 @pytest.mark.slow
 @pytest.mark.xdist_group("mutants")
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_every_assignment_passes_its_mutation_suite(assignment):
-    result = run_mutants(REPO, assignment)
-    last = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else result.stderr
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    assert last.startswith("mutation score: ")
+def test_every_assignment_passes_its_mutation_suite(assignment, every_suite):
+    block = report_block(every_suite.stdout, assignment)
+    assert block, every_suite.stdout[-4000:] + every_suite.stderr[-2000:]
+    misbehaved = [line.strip() for line in block if line.strip().startswith("✗")]
+    assert not misbehaved, "\n".join(misbehaved)
+    assert block[-1].strip().startswith("mutation score: ")
+
+
+@pytest.mark.notebook
+@pytest.mark.slow
+@pytest.mark.xdist_group("mutants")
+def test_the_whole_mutation_run_behaves(every_suite):
+    assert every_suite.returncode == 0, every_suite.stdout[-4000:] + every_suite.stderr[-2000:]
+    assert every_suite.stdout.strip().splitlines()[-1].startswith("mutation score: ")
