@@ -50,8 +50,9 @@ class WarmWorker:
     """One sandboxed warm kernel server. Start it, fork kernels from it, reap after each submission."""
 
     def __init__(self, index: int, limits: Limits, kernel_env: dict[str, str], devices: list[str] = (),
-                 sandboxed: bool = True):
+                 sandboxed: bool = True, preload: list[str] = ()):
         self.index = index
+        self.preload = list(preload)     # modules the server imports before forking kernels
         self.limits = limits
         self.kernel_env = kernel_env
         self.devices = list(devices)
@@ -89,13 +90,14 @@ class WarmWorker:
                 self.uid = self.uid or SandboxUid()
             info_read, info_write = os.pipe()
             command = sandbox_command(self.uid.uid if self.uid else None, self.limits, self._server_env(),
-                                      self.devices)
+                                      self.devices, self.preload)
             command[1:1] = ["--info-fd", str(info_write)]  # bubblewrap reports the sandbox's init pid there
             env = None
         else:  # explicitly allowed by the instructor: same machine, same user, no isolation
             from autograder.sandbox import WARM_KERNEL_SCRIPT
             import sys
-            command = [sys.executable, str(WARM_KERNEL_SCRIPT)]
+            command = [sys.executable, str(WARM_KERNEL_SCRIPT), *(["--preload", ",".join(self.preload)]
+                                                                  if self.preload else [])]
             env = {**os.environ, **self._server_env(), "HOME": str(self.private),
                    "MPLCONFIGDIR": str(self.private / "matplotlib")}
         self.process = await asyncio.create_subprocess_exec(

@@ -124,8 +124,10 @@ class SandboxUid:
             self._handle = None
 
 
-def sandbox_command(uid: int | None, limits: Limits, env: dict[str, str], devices: list[str] = ()) -> list[str]:
-    """The command line that starts a warm kernel server in a sandbox, as ``uid`` (when run as root).
+def sandbox_command(uid: int | None, limits: Limits, env: dict[str, str], devices: list[str] = (),
+                    preload: list[str] = ()) -> list[str]:
+    """The command line that starts a warm kernel server in a sandbox, as ``uid`` (when run as root),
+    importing ``preload`` (module names) before it forks any kernel.
 
     The server's own ``/tmp`` (its matplotlib cache) is size-limited too; kernels never see it.
     Without root, bubblewrap adds a user namespace and everything runs as the instructor's uid.
@@ -162,6 +164,8 @@ def sandbox_command(uid: int | None, limits: Limits, env: dict[str, str], device
     for key, value in env.items():
         command += ["--setenv", key, value]
     server = [sys.executable, str(WARM_KERNEL_SCRIPT), "--sandboxed"]
+    if preload:
+        server += ["--preload", ",".join(preload)]
     if os.geteuid() == 0:
         # The server keeps only the capabilities to switch each kernel to the sandbox's uid and to
         # kill what a kernel leaves behind; student code then runs as that unprivileged uid and can

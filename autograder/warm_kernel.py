@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import ctypes
 import gc
+import importlib
 import json
 import os
 import re
@@ -177,8 +178,10 @@ def write_exclusively(path: str, text: str) -> None:
         file.write(text)
 
 
-def warm_up() -> None:
-    """Import what course notebooks use, single-threaded, without running any parallel op."""
+def warm_up(extra_modules: list[str] = ()) -> None:
+    """Import what course notebooks use, single-threaded, without running any parallel op;
+    then ``extra_modules``, the imports of the notebooks being graded (``--preload``), each
+    best effort: one that fails here fails again, and is reported, in the kernel."""
     import torch
 
     torch.set_num_threads(1)
@@ -213,6 +216,12 @@ def warm_up() -> None:
     import tornado.locks  # noqa: F401
     import tornado.platform.asyncio  # noqa: F401
     import tornado.queues  # noqa: F401
+
+    for name in extra_modules:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 -- the notebook's own import will say what is wrong
+            pass
 
     # No debugger in grading kernels: nothing attaches to one, and debugpy's set-up is a
     # fifth of a kernel's start (ipykernel reads this flag each time it builds a kernel).
@@ -427,7 +436,8 @@ def address_space_mib() -> int:
 
 def main() -> None:
     ctypes.CDLL(None).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
-    warm_up()
+    preload = sys.argv[sys.argv.index("--preload") + 1].split(",") if "--preload" in sys.argv else []
+    warm_up([name for name in preload if name])
     sys.stdout.write(json.dumps({"ready": os.getpid(), "address_space_mib": address_space_mib()}) + "\n")
     sys.stdout.flush()
     global KERNEL_UID
