@@ -189,6 +189,7 @@ def main(argv=None) -> int:
     from autograder.submissions import BatchError
     from autograder.timestamps import ManifestError
     from autograder.cluster import ClusterUnavailable
+    from autograder.gradebook import GradebookUnavailable
 
     course_root = _course_root(args.course_root)
     options = _options(args)
@@ -214,7 +215,8 @@ def main(argv=None) -> int:
             return 2
         source = Path(args.source).resolve() if args.source else None
         return grading.main(assignments, course_root, source, options)
-    except (BatchError, IsolationUnavailable, grading.SourceError, ManifestError, ClusterUnavailable) as error:
+    except (BatchError, IsolationUnavailable, grading.SourceError, ManifestError, ClusterUnavailable,
+            GradebookUnavailable) as error:
         print(f"autograder: {error}", file=sys.stderr)
         return 2
 

@@ -3,8 +3,8 @@
 The assignment's cells enter the gradebook the way nbgrader always puts them
 there, by ``nbgrader generate_assignment`` (run in a scratch copy of the
 course, pointed at the real database). Scores are then written with
-nbgrader's API, one writer, after the sandboxes have finished: no student
-process ever has the database in reach.
+nbgrader's API, one writer, once an assignment's sandboxes have finished with
+it: no student process ever has the database in reach.
 """
 
 from __future__ import annotations
@@ -65,16 +65,26 @@ def is_registered(db_url: str, assignment: str, points: dict[str, dict[str, floa
     return held == points
 
 
+class GradebookUnavailable(RuntimeError):
+    """The gradebook cannot be opened or written: nothing can be recorded in it."""
+
+
 def register_assignment(assignment: str, course_root: Path, db_url: str,
                         points: dict[str, dict[str, float]] | None = None) -> None:
     """Put the assignment's notebooks and cells (points, checksums, sources) into the gradebook,
     unless it holds them already. ``points`` is accepted for callers that have them; what counts is
-    every graded cell of the source, hand-graded ones included (``grade_cell_points``)."""
-    if is_registered(db_url, assignment, grade_cell_points(course_root, assignment)):
-        return
-    with tempfile.TemporaryDirectory(prefix="gradebook-") as tmp:
-        scratch = _scratch_course_files(assignment, course_root, Path(tmp))
-        _nbgrader(scratch, "generate_assignment", assignment, "--force", db_url=db_url)
+    every graded cell of the source, hand-graded ones included (``grade_cell_points``).
+    Raises ``GradebookUnavailable``, with a one-line reason, when the gradebook cannot be used."""
+    try:
+        if is_registered(db_url, assignment, grade_cell_points(course_root, assignment)):
+            return
+        with tempfile.TemporaryDirectory(prefix="gradebook-") as tmp:
+            scratch = _scratch_course_files(assignment, course_root, Path(tmp))
+            _nbgrader(scratch, "generate_assignment", assignment, "--force", db_url=db_url)
+    except Exception as error:  # noqa: BLE001 -- SQLAlchemy's, sqlite's or nbgrader's: one named reason
+        reason = " ".join(str(error).split())[:300]
+        raise GradebookUnavailable(f"the gradebook {db_url} cannot be used for {assignment} "
+                                   f"({type(error).__name__}: {reason})") from error
 
 
 def record_scores(db_url: str, assignment: str, rows: list[dict],

@@ -130,6 +130,23 @@ def test_the_command_reports_bad_input_without_a_traceback(tmp_path):
     assert "cannot be read as a zip" in done.stderr and "Traceback" not in done.stderr
 
 
+def test_an_unusable_gradebook_stops_grading_with_one_line_and_no_sandbox_left(tmp_path):
+    course = tmp_path / "course"
+    shutil.copytree(FROZEN / "source" / ASSIGNMENT, course / "source" / ASSIGNMENT)
+    batch = tmp_path / "batch" / "s1"
+    batch.mkdir(parents=True)
+    shutil.copy(FROZEN / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", batch)
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+           "COURSE_GRADEBOOK_URL": f"sqlite:///{tmp_path / 'no-such-folder' / 'gradebook.db'}"}
+    done = subprocess.run([str(Path(sys.executable).parent / "autograder"), "grade", ASSIGNMENT, "--from",
+                           str(tmp_path / "batch"), "--course-root", str(course), "--no-progress"],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "the gradebook sqlite:///" in done.stderr and "cannot be used" in done.stderr
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert not (course / "grades").exists()
+
+
 def test_a_source_that_fails_its_own_checks_stops_grading_with_a_message(tmp_path):
     course = tmp_path / "course"
     shutil.copytree(FROZEN / "source" / ASSIGNMENT, course / "source" / ASSIGNMENT)
