@@ -105,9 +105,12 @@ def cluster(tmp_path_factory):
     scheduler_file = folder / "scheduler.json"
     processes = []
 
+    scratch = folder / "tmp"   # what a worker killed on purpose leaves behind stays in the test's folder
+    scratch.mkdir()
+
     def start(*args: str, log: str) -> subprocess.Popen:
-        process = subprocess.Popen([*args], env=_env(), stdout=open(folder / log, "w"), stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+        process = subprocess.Popen([*args], env={**_env(), "TMPDIR": str(scratch)}, stdout=open(folder / log, "w"),
+                                   stderr=subprocess.STDOUT, start_new_session=True)
         processes.append(process)
         return process
 
