@@ -119,3 +119,39 @@ def test_named_mistakes_can_be_told_apart(recorded_specs, assignment):
                 for record in records
                 for problem in lint_spec(record["kind"], record.get("spec", {}))]
     assert problems == []
+
+
+def _descend(f, x0, lr, tol, max_steps, dtype):
+    """Assignment 1's descend_until_flat, in ``dtype``."""
+    import torch
+    x, steps = torch.tensor(float(x0), dtype=dtype, requires_grad=True), 0
+    while True:
+        x.grad = None
+        f(x).backward()
+        if abs(x.grad.item()) <= tol or steps == max_steps:
+            return [x.item(), steps]
+        with torch.no_grad():
+            x -= lr * x.grad
+        steps += 1
+
+
+@pytest.mark.notebook
+@pytest.mark.xdist_group("recorded-specs")
+def test_a_float32_descent_fails_on_its_value_not_on_a_step_count(recorded_specs):
+    """Exercise 5 of assignment 1 says to work in float64. A float32 descent is right to about 7 digits:
+    its checks name rtol 1e-9 or 1e-10, which the default atol (1e-6) would swamp, leaving only a hidden
+    step count (29 or 30, by the machine's float32 rounding of log) to catch it. On a GPU machine the
+    count came out right and the float32 answer kept full marks; the value must decide, on any machine."""
+    import torch
+
+    from utils.answers import to_plain
+    from utils.judge import judge
+    notebook = next(n for n in recorded_specs["01_manual_gradients"] if "check_descend_until_flat" in n.reference)
+    specs = {r["check"]: r["spec"] for r in notebook.reference["check_descend_until_flat"]}
+    cases = {"(x, steps) on (x-3)² + 1 from 0, lr=0.1, tol=0.5": (lambda x: (x - 3) ** 2 + 1, 0.0, 0.1, 0.5, 100),
+             "-x² + 10 x log x from 1, lr=0.02, tol=1e-6, in float64":
+                 (lambda x: -x ** 2 + 10 * x * torch.log(x), 1.0, 0.02, 1e-6, 500)}
+    for check, args in cases.items():
+        assert judge("close", to_plain(_descend(*args, torch.float64)), specs[check]).passed, check
+        verdict = judge("close", to_plain(_descend(*args, torch.float32)), specs[check])
+        assert not verdict.passed, f"{check}: a float32 descent passes ({verdict.message})"
