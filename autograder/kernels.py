@@ -63,6 +63,7 @@ class WarmWorker:
         # sandbox, the kernels' sockets and working folders)
         self.process: asyncio.subprocess.Process | None = None
         self.address_space_mib = 0
+        self.data_mib = 0
         self.sandbox_init_pid: int | None = None
         self.uid: SandboxUid | None = None
         self.closed = False                 # set by ``stop``: no sandbox may start after it
@@ -124,7 +125,9 @@ class WarmWorker:
                     pass
             await self._kill()
             raise WorkerDied(f"worker {self.index} did not start: {stderr.decode(errors='replace').strip()}")
-        self.address_space_mib = int(json.loads(ready)["address_space_mib"])
+        ready = json.loads(ready)
+        self.address_space_mib = int(ready["address_space_mib"])
+        self.data_mib = int(ready.get("data_mib", 0))
         if self.sandboxed:
             try:
                 self.sandbox_init_pid = json.loads(os.read(info_read, 65536))["child-pid"]
@@ -379,7 +382,8 @@ class SandboxedKernelProvisioner(KernelProvisionerBase):
     async def launch_kernel(self, cmd: list[str], **kwargs: Any):
         km, worker = self.parent, self.worker
         request = {"op": "start", "cwd": self.workdir, "env": worker._server_env(),
-                   "limits": worker.limits.for_kernel(worker.address_space_mib)}
+                   "limits": worker.limits.for_kernel(worker.address_space_mib, worker.data_mib,
+                                                     gpu=bool(worker.devices))}
         if not worker.sandboxed:
             request["connection_file"] = km.connection_file
             request["env"] = {**request["env"], "HOME": self.workdir}

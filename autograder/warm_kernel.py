@@ -257,6 +257,8 @@ def apply_limits(limits: dict) -> None:
     }
     if limits.get("address_space_mib"):
         pairs[resource.RLIMIT_AS] = limits["address_space_mib"] * MiB
+    if limits.get("data_mib"):
+        pairs[resource.RLIMIT_DATA] = limits["data_mib"] * MiB
     for which, value in pairs.items():
         resource.setrlimit(which, (int(value), int(value)))
 
@@ -599,11 +601,12 @@ def serve(requests, replies, own_pid_namespace: bool) -> None:
             pass
 
 
-def address_space_mib() -> int:
-    """This process's virtual memory size: the floor under every forked kernel's memory limit."""
+def memory_mib(field: str = "VmSize") -> int:
+    """This process's virtual memory size (``VmData``: its data segment), in MiB: the floor
+    under every forked kernel's memory limit."""
     with open("/proc/self/status") as status:
         for line in status:
-            if line.startswith("VmSize:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) // 1024
     return 0
 
@@ -612,7 +615,8 @@ def main() -> None:
     ctypes.CDLL(None).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     preload = sys.argv[sys.argv.index("--preload") + 1].split(",") if "--preload" in sys.argv else []
     warm_up([name for name in preload if name])
-    sys.stdout.write(json.dumps({"ready": os.getpid(), "address_space_mib": address_space_mib()}) + "\n")
+    sys.stdout.write(json.dumps({"ready": os.getpid(), "address_space_mib": memory_mib(),
+                                 "data_mib": memory_mib("VmData")}) + "\n")
     sys.stdout.flush()
     global KERNEL_UID
     if "--kernel-uid" in sys.argv:

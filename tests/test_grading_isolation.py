@@ -392,3 +392,32 @@ def test_stopping_while_a_sandbox_starts_leaves_nothing():
     error = asyncio.run(scenario())
     assert isinstance(error, WorkerDied) and time.monotonic() - started < 30
     assert [name for name in _descendants(os.getpid()).values() if name == "bwrap"] == []
+
+
+def test_with_a_gpu_memory_is_bounded_by_data_not_address_space():
+    """CUDA reserves tens of GiB of address space at start (PROT_NONE, like the reservation
+    below): under RLIMIT_AS it cannot start. With devices passed in, the bound is RLIMIT_DATA,
+    which ignores reservations and still stops a kernel that really allocates too much."""
+    from autograder import execute
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    reserve = "import mmap\nreserved = mmap.mmap(-1, 64 << 30, flags=mmap.MAP_PRIVATE, prot=0)  # PROT_NONE\nprint('reserved')\n"
+    hog = "import torch\nhog = torch.ones((3 << 30) // 4)\nprint('allocated')\n"  # 3 GiB, over 1 GiB
+
+    async def scenario(devices: list[str]) -> list[str]:
+        limits = Limits(memory_mib=1024)
+        worker = WarmWorker(0, limits, {"OMP_NUM_THREADS": "1"}, devices=devices)
+        await worker.start()
+        try:
+            notebook = new_notebook(cells=[new_code_cell(reserve), new_code_cell(hog)])
+            run = await execute.execute(worker, notebook, limits)
+            return ["".join(o.get("text", "") + o.get("ename", "") for o in c.outputs) for c in notebook.cells] \
+                + run.status
+        finally:
+            await worker.stop()
+
+    # /dev/null stands in for the NVIDIA device files: what matters is that devices are passed.
+    with_gpu = asyncio.run(scenario(["/dev/null"]))
+    assert with_gpu[0] == "reserved\n" and "allocated" not in with_gpu[1] and "out-of-memory" in with_gpu
+    cpu_only = asyncio.run(scenario([]))
+    assert "reserved" not in cpu_only[0] and "out-of-memory" in cpu_only
