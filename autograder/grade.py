@@ -221,8 +221,12 @@ async def record_reference(pool: WorkerPool, notebook: Notebook, limits: Limits)
     broken = [grade_id for grade_id, result in own.items() if not result.passed]
     missing = [grade_id for grade_id in notebook.points if not reference.get(grade_id)]
     if broken or missing or run.status:
+        first_error = next((text for cell in run.notebook.cells if cell.cell_type == "code"
+                            for text in [execute._error_text(cell)] if text), "")
         raise SourceError(f"the source notebook {notebook.name} does not pass its own checks "
-                           f"(failing: {broken or missing}, status: {run.status}); fix source/ first")
+                          f"(failing: {broken or missing}, status: {run.status}"
+                          + (f"; first error: {first_error[:300]}" if first_error else "")
+                          + "); fix source/ first, or the limits it runs under")
     return reference
 
 

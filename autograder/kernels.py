@@ -5,11 +5,11 @@
 jupyter_client, so an ordinary ``AsyncKernelManager`` + ``nbclient`` execute
 notebooks in those kernels over unix sockets.
 
-Nothing on the host is shared with a sandbox. Each kernel creates its
-connection file and binds its sockets in a folder (random name, 0700) of its
-own fresh tmpfs (``warm_kernel.fresh_state``); the grader reaches that folder
-through ``/proc/<kernel>/root`` and pins it with a file descriptor, so the
-sockets it talks to are those of the kernel it started, whatever a student
+Nothing on the host is shared with a sandbox. Each kernel draws its
+connection's key and socket folder (random name, 0700) itself, and creates them
+on its own fresh tmpfs (``warm_kernel.fresh_state``); the grader reaches that
+folder through ``/proc/<kernel>/root`` and pins it with a file descriptor, so
+the sockets it talks to are those of the kernel it started, whatever a student
 leaves behind.
 """
 
@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import secrets
+import re
 import shutil
 import signal
 import tempfile
@@ -40,6 +40,8 @@ REQUEST_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 IPC_PORTS = {"shell_port": 1, "iopub_port": 2, "stdin_port": 3, "control_port": 4, "hb_port": 5}
+KERNEL_FOLDER = re.compile(r"/tmp/\.kernel-[0-9a-f]{24}")   # as the warm server names them
+KEY = re.compile(r"[0-9a-f]{64}")
 
 
 class WorkerDied(RuntimeError):
@@ -61,6 +63,7 @@ class WarmWorker:
         # sandbox, the kernels' sockets and working folders)
         self.process: asyncio.subprocess.Process | None = None
         self.address_space_mib = 0
+        self.data_mib = 0
         self.sandbox_init_pid: int | None = None
         self.uid: SandboxUid | None = None
         self.closed = False                 # set by ``stop``: no sandbox may start after it
@@ -122,7 +125,9 @@ class WarmWorker:
                     pass
             await self._kill()
             raise WorkerDied(f"worker {self.index} did not start: {stderr.decode(errors='replace').strip()}")
-        self.address_space_mib = int(json.loads(ready)["address_space_mib"])
+        ready = json.loads(ready)
+        self.address_space_mib = int(ready["address_space_mib"])
+        self.data_mib = int(ready.get("data_mib", 0))
         if self.sandboxed:
             try:
                 self.sandbox_init_pid = json.loads(os.read(info_read, 65536))["child-pid"]
@@ -377,13 +382,9 @@ class SandboxedKernelProvisioner(KernelProvisionerBase):
     async def launch_kernel(self, cmd: list[str], **kwargs: Any):
         km, worker = self.parent, self.worker
         request = {"op": "start", "cwd": self.workdir, "env": worker._server_env(),
-                   "limits": worker.limits.for_kernel(worker.address_space_mib)}
-        if worker.sandboxed:
-            folder = f"/tmp/.kernel-{secrets.token_hex(12)}"  # created by the kernel on its fresh tmpfs
-            connection = {key: value.decode() if isinstance(value, bytes) else value
-                          for key, value in km.get_connection_info().items()}
-            request["connection"] = {**connection, "ip": f"{folder}/kernel"}
-        else:
+                   "limits": worker.limits.for_kernel(worker.address_space_mib, worker.data_mib,
+                                                     gpu=bool(worker.devices))}
+        if not worker.sandboxed:
             request["connection_file"] = km.connection_file
             request["env"] = {**request["env"], "HOME": self.workdir}
         reply = await worker.request(request)
@@ -393,8 +394,16 @@ class SandboxedKernelProvisioner(KernelProvisionerBase):
             self.exit_code = -signal.SIGKILL
             raise RuntimeError(f"the kernel could not start: {reply['error']}")
         if worker.sandboxed:
+            # The kernel chose its socket folder and key itself, after its fork: no earlier
+            # submission can have known either. The server vouches for both; check their shape.
+            connection = reply.get("connection") or {}
+            prefix, key = connection.get("ip"), connection.get("key")
+            if not (isinstance(prefix, str) and prefix.endswith("/kernel") and KERNEL_FOLDER.fullmatch(prefix[:-7])
+                    and isinstance(key, str) and KEY.fullmatch(key)):
+                raise RuntimeError(f"the kernel's connection is malformed: {str(connection)[:200]}")
             pinning = time.perf_counter()
-            km.ip = f"{worker.pin_kernel_folder(self.pid, folder)}/kernel"
+            km.session.key = key.encode()
+            km.ip = f"{worker.pin_kernel_folder(self.pid, prefix[:-7])}/kernel"
             worker.setup_ms.append(float(reply.get("setup_ms", 0.0)))
             worker.pin_ms.append((time.perf_counter() - pinning) * 1000)
         self.connection_info = km.get_connection_info()

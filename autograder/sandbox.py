@@ -56,10 +56,18 @@ class Limits:
     cell_timeout_s: float = 60.0    # wall clock, one cell
     notebook_timeout_s: float = 600.0  # wall clock, the whole notebook
 
-    def for_kernel(self, warm_address_space_mib: int) -> dict:
-        """The limits the warm server applies with setrlimit in each forked kernel."""
+    def for_kernel(self, warm_address_space_mib: int, warm_data_mib: int = 0, gpu: bool = False) -> dict:
+        """The limits the warm server applies with setrlimit in each forked kernel.
+
+        ``memory_mib`` bounds what a kernel adds to the warm interpreter: its address space
+        (``RLIMIT_AS``) on the CPU. CUDA reserves tens of GiB of address space when it starts
+        (``cudaGetDeviceCount`` fails with "out of memory" under that limit), so with a GPU the
+        bound is on its data segment instead (``RLIMIT_DATA``: private writable memory, which
+        such reservations are not).
+        """
         limits = asdict(self)
-        limits["address_space_mib"] = warm_address_space_mib + self.memory_mib if self.memory_mib else 0
+        limits["address_space_mib"] = warm_address_space_mib + self.memory_mib if self.memory_mib and not gpu else 0
+        limits["data_mib"] = warm_data_mib + self.memory_mib if self.memory_mib and gpu else 0
         return limits
 
 

@@ -9,31 +9,40 @@ It talks to the grader over its stdin/stdout, one JSON object per line. Every
 request carries an ``id`` and its reply repeats it, so a reply whose request
 was abandoned (the grader cancels waits) can never answer another one:
 
-    {"id": 7, "op": "start", "connection": {...}, "env": {...}, "limits": {...}}  ->  {"id": 7, "pid": 12}
+    {"id": 7, "op": "start", "cwd": ..., "env": {...}, "limits": {...}}  ->  {"id": 7, "pid": 12, "connection": {...}}
     {"id": 8, "op": "poll", "pid": 12}                                ->  {"id": 8, "exit": null | code}
     {"id": 9, "op": "signal", "pid": 12, "signal": 9}                 ->  {"id": 9, "ok": true}
     {"id": 10, "op": "reap"}                                          ->  {"id": 10, "reaped": 3}
 
 Fresh state (in the sandbox): before any student line runs, each forked kernel
-enters a user and mount namespace of its own and mounts a new size-limited
-tmpfs on ``/tmp``. Its working folder, home, every config and cache folder
-(IPython, Jupyter, matplotlib, torch, XDG), ``/dev/shm`` and the folder that
-holds its connection file and unix sockets all live on that tmpfs, so all of
-it counts against the disk limit, starts empty, and vanishes with the
-kernel's last process: no submission sees a file of another. The rest of the
-file system is read-only in that namespace, and nested user namespaces are
-disabled (``user.max_user_namespaces`` is 0 in the kernel's own namespace:
+enters a user, mount, PID, IPC and network namespace of its own and mounts a
+new size-limited tmpfs on ``/tmp``. Its working folder, home, every config and
+cache folder (IPython, Jupyter, matplotlib, torch, XDG), ``/dev/shm`` and the
+folder that holds its connection file and unix sockets all live on that tmpfs,
+so all of it counts against the disk limit, starts empty, and vanishes with the
+kernel's last process: no submission sees a file of another. The socket folder's
+name and the connection's key are drawn in the kernel, after its fork. The rest
+of the file system is read-only in that namespace, and nested user namespaces
+are disabled (``user.max_user_namespaces`` is 0 in the kernel's own namespace:
 the mechanism of bubblewrap's ``--disable-userns``, which the sandbox itself
 cannot use because each kernel needs a namespace of its own).
 
-``reap`` kills every other process in the sandbox (a student's detached
-daemons included), so the next submission starts clean. The server itself
-never runs student code and holds no secrets. Run by root, it keeps only the capabilities to switch users
-and kill, and each kernel becomes the unprivileged ``--kernel-uid`` before
-any student line runs, so student code can neither signal nor trace the
-server. Without root (server and kernels share the user's uid) the server is
-not ptrace-able (``PR_SET_DUMPABLE`` 0), and if a submission kills it the
-grader starts a new one.
+Each sandboxed kernel is three processes: its *keeper* (the server's child,
+which the server signals and reaps), the init of its own PID namespace, and the
+IPython kernel. Everything a submission starts lives in that PID namespace and
+dies with its init, which dies with the keeper, so killing the keeper ends the
+whole submission, detached daemons included. A submission can name, signal or
+trace no process outside its namespace: not the server, and not the next
+submission's kernel, which the server forks (the *spare*) while the current one
+runs, so that its start-up is off the grader's path. Its System V IPC objects
+and sockets are its namespace's, and go with it.
+
+The server itself never runs student code and holds no secrets. Run by root,
+it keeps only the capabilities to switch users and kill, and each kernel
+becomes the unprivileged ``--kernel-uid`` before any student line runs.
+Without root, server and kernels share the user's uid; the namespaces above
+still keep every kernel from signalling or tracing the server or another
+kernel, and the server is not ptrace-able (``PR_SET_DUMPABLE`` 0).
 
 This file imports nothing from the course's packages, so the sandbox needs
 only the interpreter, its site-packages and ``utils``.
@@ -60,8 +69,12 @@ PR_CAPBSET_DROP = 24
 PR_SET_NO_NEW_PRIVS = 38
 PR_CAP_AMBIENT = 47
 PR_CAP_AMBIENT_CLEAR_ALL = 4
+PR_SET_PDEATHSIG = 1
 CLONE_NEWNS = 0x00020000
+CLONE_NEWIPC = 0x08000000
 CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
 LINUX_CAPABILITY_VERSION_3 = 0x20080522
@@ -127,15 +140,16 @@ def _drop_capabilities() -> None:
 def fresh_state(disk_mib: int, folders: list[str]) -> None:
     """Give this process (a kernel about to start) file systems no other submission has touched.
 
-    Called after the switch to the kernel's uid, before any student line. Enters a new user
-    and mount namespace (mapping only its own uid), mounts a ``disk_mib`` tmpfs on ``/tmp``
+    Called after the switch to the kernel's uid, before any student line. Enters a new user,
+    mount, IPC and network namespace (mapping only its own uid) and makes the next child it
+    forks the first process of a new PID namespace; mounts a ``disk_mib`` tmpfs on ``/tmp``
     (what the sandbox had under ``/tmp``, the read-only course files when the course lives
     there, is bound again on top), binds ``/dev/shm`` into it, makes every other mount
     read-only, disables further user namespaces and creates ``folders`` (0700) on it.
     """
     uid, gid = os.getuid(), os.getgid()
     libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)  # after setuid, /proc/self/uid_map is writable only if dumpable
-    _call(libc.unshare(CLONE_NEWUSER | CLONE_NEWNS), "unshare")
+    _call(libc.unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID), "unshare")
     with open("/proc/self/uid_map", "w") as mapping:
         mapping.write(f"{uid} {uid} 1\n")
     with open("/proc/self/setgroups", "w") as setgroups:
@@ -243,6 +257,8 @@ def apply_limits(limits: dict) -> None:
     }
     if limits.get("address_space_mib"):
         pairs[resource.RLIMIT_AS] = limits["address_space_mib"] * MiB
+    if limits.get("data_mib"):
+        pairs[resource.RLIMIT_DATA] = limits["data_mib"] * MiB
     for which, value in pairs.items():
         resource.setrlimit(which, (int(value), int(value)))
 
@@ -257,15 +273,22 @@ FRESH_FOLDERS = {"HOME": FRESH_HOME, "IPYTHONDIR": f"{FRESH_HOME}/.ipython",
                  "TORCH_HOME": f"{FRESH_HOME}/.cache/torch", "TMPDIR": "/tmp"}
 
 
+IPC_PORTS = {"shell_port": 1, "iopub_port": 2, "stdin_port": 3, "control_port": 4, "hb_port": 5}
+KERNEL_FOLDER = re.compile(r"/tmp/\.kernel-[0-9a-f]{24}")  # what a connection's folder must look like
+
+
 def become_kernel(request: dict, protocol_fds: tuple[int, int], ready_fd: int) -> None:
     """In the forked child: detach, switch uid, set up fresh state, limit, and run an IPython kernel.
 
     Writes one line to ``ready_fd`` once the kernel's state is set up (or why it failed), so
     the server answers ``start`` only when the connection file and socket folder exist; the
-    line carries the milliseconds the fresh state took (``setup_ms``).
+    line carries the milliseconds the fresh state took (``setup_ms``) and, in the sandbox, the
+    connection's socket prefix and key, both chosen here, after the fork.
+
+    In the sandbox this process stays outside the kernel's namespaces as its *keeper*
+    (``keep``): the kernel is the grandchild, under a namespace init (``namespace_init``).
     """
     try:
-        setup_ms = 0.0
         os.setsid()
         for fd in protocol_fds:
             os.close(fd)
@@ -278,34 +301,35 @@ def become_kernel(request: dict, protocol_fds: tuple[int, int], ready_fd: int) -
             os.setresuid(KERNEL_UID, KERNEL_UID, KERNEL_UID)
             libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
         env = dict(request["env"])
-        connection = request.get("connection")
-        if connection is not None:  # sandboxed: everything the kernel writes lives on its own tmpfs
-            socket_folder = os.path.dirname(connection["ip"])
-            started = time.perf_counter()
-            fresh_state(request["limits"]["disk_mib"], [request["cwd"], socket_folder,
-                                                        *sorted(set(FRESH_FOLDERS.values()) - {"/tmp"})])
-            connection_file = os.path.join(socket_folder, "connection.json")
-            write_exclusively(connection_file, json.dumps(connection))
-            env.update(FRESH_FOLDERS)
-            setup_ms = (time.perf_counter() - started) * 1000
-        else:  # without a sandbox: a folder per submission, the grader's connection file
-            connection_file = request["connection_file"]
+        if not request.get("sandboxed"):  # a folder per submission, the grader's connection file
             os.makedirs(request["cwd"], exist_ok=True)
-        os.chdir(request["cwd"])
-        os.environ.clear()
-        os.environ.update(env)
-        apply_limits(request["limits"])
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        os.write(ready_fd, (json.dumps({"setup_ms": round(setup_ms, 2)}) + "\n").encode())
+            os.write(ready_fd, b'{"setup_ms": 0.0}\n')
+            os.close(ready_fd)
+            run_kernel(request, env, request["connection_file"])
+        started = time.perf_counter()
+        folder = f"/tmp/.kernel-{os.urandom(12).hex()}"
+        connection = {**IPC_PORTS, "transport": "ipc", "ip": f"{folder}/kernel", "key": os.urandom(32).hex(),
+                      "signature_scheme": "hmac-sha256", "kernel_name": ""}
+        fresh_state(request["limits"]["disk_mib"], [request["cwd"], folder,
+                                                    *sorted(set(FRESH_FOLDERS.values()) - {"/tmp"})])
+        connection_file = os.path.join(folder, "connection.json")
+        write_exclusively(connection_file, json.dumps(connection))
+        env.update(FRESH_FOLDERS)
+        status_read, status_write = os.pipe()
+        keeper_alive, keeper_alive_write = os.pipe()
+        init = os.fork()
+        if init == 0:
+            os.close(ready_fd)
+            os.close(status_read)
+            os.close(keeper_alive_write)
+            namespace_init(status_write, keeper_alive, lambda: run_kernel(request, env, connection_file))
+        os.close(status_write)
+        os.close(keeper_alive)
+        ready = {"setup_ms": round((time.perf_counter() - started) * 1000, 2),
+                 "connection": {"ip": connection["ip"], "key": connection["key"]}}
+        os.write(ready_fd, (json.dumps(ready) + "\n").encode())
         os.close(ready_fd)
-
-        from ipykernel.kernelapp import IPKernelApp
-
-        app = IPKernelApp.instance()
-        app.initialize(["-f", connection_file, "--HistoryManager.enabled=False",
-                        "--IPKernelApp.parent_handle=0"])
-        app.start()
+        keep(init, status_read)
     except BaseException as error:  # the server reports why; nothing of the student has run yet
         try:
             os.write(ready_fd, (json.dumps({"error": f"{type(error).__name__}: {error}"[:500]}) + "\n").encode())
@@ -315,14 +339,87 @@ def become_kernel(request: dict, protocol_fds: tuple[int, int], ready_fd: int) -
         os._exit(0)
 
 
-def start_kernel(request: dict, protocol_fds: tuple[int, int]) -> tuple[int, dict]:
-    """Fork a kernel and wait (bounded) until it has set up its state; (pid, reply)."""
+def run_kernel(request: dict, env: dict, connection_file: str) -> None:
+    """Become the IPython kernel: working folder, environment, limits, then ipykernel's own start."""
+    os.chdir(request["cwd"])
+    os.environ.clear()
+    os.environ.update(env)
+    apply_limits(request["limits"])
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        from ipykernel.kernelapp import IPKernelApp
+
+        app = IPKernelApp.instance()
+        app.initialize(["-f", connection_file, "--HistoryManager.enabled=False",
+                        "--IPKernelApp.parent_handle=0"])
+        app.start()
+    finally:
+        os._exit(0)
+
+
+def namespace_init(status_fd: int, keeper_alive: int, start) -> None:
+    """PID 1 of a kernel's own PID namespace: forks the kernel, passes interrupts on, reports its end.
+
+    No process of the submission can leave this namespace, and when this process ends, the
+    kernel ends with everything it started. It ends when its keeper does (``PR_SET_PDEATHSIG``),
+    so killing the keeper kills the whole submission: nothing the student runs can undo that,
+    since student code runs only in the kernel. Processes of other namespaces cannot name
+    it, and from inside it ignores every signal it does not handle.
+    """
+    try:
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if select.select([keeper_alive], [], [], 0)[0]:  # end of file: the keeper died before the prctl
+            os._exit(1)
+        kernel = os.fork()
+        if kernel == 0:
+            os.close(status_fd)
+            os.close(keeper_alive)
+            start()
+        ended: dict[str, int] = {}
+        signal.signal(signal.SIGINT, lambda *_: ended or os.kill(kernel, signal.SIGINT))
+        while "status" not in ended:  # an init also reaps the orphans of its namespace
+            pid, status = os.waitpid(-1, 0)
+            if pid == kernel:
+                ended["status"] = status
+        os.write(status_fd, f"{ended['status']}\n".encode())
+    finally:
+        os._exit(0)
+
+
+def keep(init: int, status_fd: int) -> None:
+    """The keeper of a sandboxed kernel: the server's child, outside the kernel's namespaces.
+
+    The server signals and reaps this process; it passes interrupts on to the namespace's init
+    and ends exactly as the kernel ended (exit code or signal), so the server sees the kernel's
+    fate (a CPU-limit signal, say) here.
+    """
+    signal.signal(signal.SIGINT, lambda *_: os.kill(init, signal.SIGINT))
+    _, status = os.waitpid(init, 0)
+    reported = os.read(status_fd, 64).strip()
+    if reported.isdigit():
+        status = int(reported)
+    code = os.waitstatus_to_exitcode(status)
+    if code < 0:
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        signal.signal(-code, signal.SIG_DFL)
+        os.kill(os.getpid(), -code)
+    os._exit(code & 0xFF)
+
+
+def fork_kernel(request: dict, protocol_fds: tuple[int, int]) -> tuple[int, int]:
+    """Fork a kernel; (its pid, the pipe its ready line will come on). Returns at once."""
     ready_read, ready_write = os.pipe()
     pid = os.fork()
     if pid == 0:
         os.close(ready_read)
         become_kernel(request, protocol_fds, ready_write)
     os.close(ready_write)
+    return pid, ready_read
+
+
+def await_ready(pid: int, ready_read: int) -> dict:
+    """Wait (bounded) until a forked kernel has set up its state: the ``start`` reply."""
     line = b""
     deadline = time.monotonic() + START_TIMEOUT_S
     while not line.endswith(b"\n") and time.monotonic() < deadline:
@@ -338,98 +435,178 @@ def start_kernel(request: dict, protocol_fds: tuple[int, int]) -> tuple[int, dic
         reply = {"error": "the kernel exited before setting up its state" if line or time.monotonic() < deadline
                  else f"the kernel did not set up its state in {START_TIMEOUT_S:g} s"}
     if "error" in reply:
-        try:
-            os.killpg(pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-    return pid, {"pid": pid, **reply}
+        _kill_group(pid)
+    return {"pid": pid, **reply}
 
 
-def reap(children: set[int], workdir: str | None, own_pid_namespace: bool) -> int:
-    """Kill what the last submission left running, and wait for this server's children.
+def _kill_group(pid: int, signum: int = signal.SIGKILL) -> None:
+    try:
+        os.killpg(pid, signum)
+    except (ProcessLookupError, PermissionError):
+        pass
 
-    In its own PID namespace the server kills every process it may signal
-    (detached daemons included). Without one (grading without a sandbox) it
-    kills only the process groups of its own kernels: ``kill(-1)`` there would
-    reach every process of the user.
+
+class Server:
+    """The warm server's state: the kernels it forked, how they ended, and one spare.
+
+    In the sandbox, after each ``start`` the server forks the next submission's kernel at
+    once (the *spare*), so its start-up overlaps the running submission. That is safe because
+    every kernel has namespaces of its own (``fresh_state``): the running submission can
+    neither name, signal, trace nor read the spare. A spare is handed out only for a request
+    with the same working folder, environment and limits it was forked with.
     """
-    if own_pid_namespace:
-        targets = [-1]
-    else:
-        targets = [-pid for pid in children]
-    for target in targets:
+
+    def __init__(self, protocol_fds: tuple[int, int], own_pid_namespace: bool):
+        self.protocol_fds = protocol_fds
+        self.own_pid_namespace = own_pid_namespace
+        self.children: set[int] = set()       # kernels handed out, until reaped
+        self.exits: dict[int, int] = {}
+        self.spare: tuple[int, int, dict] | None = None  # (pid, ready pipe, request it was forked for)
+        self.last_workdir: str | None = None  # without a sandbox, the folder ``reap`` deletes
+        self._spare_wanted: dict | None = None
+
+    def handle(self, request: dict) -> dict:
+        self._collect()
+        op = request.get("op")
+        if op == "start":
+            return self.start(request)
+        if op == "poll":
+            pid = request["pid"]
+            return {"exit": self.exits.get(pid)}
+        if op == "signal":
+            return self.signal(request["pid"], request["signal"])
+        if op == "reap":
+            return {"reaped": self.reap()}
+        return {"error": f"unknown op {op!r}"}
+
+    def start(self, request: dict) -> dict:
+        wanted = {key: request.get(key) for key in ("cwd", "env", "limits", "sandboxed", "connection_file")}
+        reply = None
+        if self.spare is not None and self.spare[2] == wanted and self._alive(self.spare[0]):
+            pid, ready, _ = self.spare
+            self.spare = None
+            reply = await_ready(pid, ready)
+            if "error" in reply:  # a spare that failed costs a fresh fork, never the submission
+                self._discard(pid)
+                reply = None
+        self._drop_spare()
+        if reply is None:
+            reply = await_ready(*fork_kernel(request, self.protocol_fds))
+        self.children.add(reply["pid"])
+        if not request.get("sandboxed"):
+            self.last_workdir = request["cwd"]
+        elif "error" not in reply:
+            self._spare_wanted = wanted
+        return reply
+
+    def after_reply(self) -> None:
+        """Fork the spare once the reply that asked for it is on its way."""
+        if self._spare_wanted is not None:
+            wanted, self._spare_wanted = self._spare_wanted, None
+            pid, ready = fork_kernel(wanted, self.protocol_fds)
+            self.spare = (pid, ready, wanted)
+
+    def signal(self, pid: int, signum: int) -> dict:
+        if pid not in self.children:
+            return {"ok": False}
+        if signum == signal.SIGKILL or not self.own_pid_namespace:
+            _kill_group(pid, signum)
+        else:  # the keeper passes it on to the kernel alone
+            try:
+                os.kill(pid, signum)
+            except ProcessLookupError:
+                pass
+        if signum == signal.SIGKILL and pid not in self.exits:
+            # Dead from here on: no line of it runs again. Its exit is collected later, off the
+            # grader's path; its namespaces hold nothing another kernel can reach meanwhile.
+            done, status = os.waitpid(pid, os.WNOHANG)
+            self.exits[pid] = os.waitstatus_to_exitcode(status) if done else -signal.SIGKILL
+            if done:
+                self.children.discard(pid)
+        return {"ok": True}
+
+    def reap(self) -> int:
+        """Kill what the last submission left running; the spare is not the last submission's.
+
+        In the sandbox every process of a submission lives in its kernel's PID namespace and
+        dies with it, so killing each keeper's group is enough, and nothing need be awaited.
+        Without a sandbox, it kills the process groups of its own kernels and waits for them
+        (``kill(-1)`` there would reach every process of the user), then deletes the folder.
+        """
+        reaped = 0
+        for pid in list(self.children):
+            _kill_group(pid)
+            if self.own_pid_namespace:
+                done, _ = os.waitpid(pid, os.WNOHANG)
+            else:
+                done, _ = os.waitpid(pid, 0)
+            if done:
+                self.children.discard(pid)
+                reaped += 1
+        self.exits.clear()
+        if self.last_workdir:
+            shutil.rmtree(self.last_workdir, ignore_errors=True)
+            self.last_workdir = None
+        return reaped
+
+    def _alive(self, pid: int) -> bool:
         try:
-            os.kill(target, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-    reaped = 0
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, 0)
+            done, _ = os.waitpid(pid, os.WNOHANG)
         except ChildProcessError:
-            break
-        children.discard(pid)
-        reaped += 1
-    if workdir:  # without a sandbox; in one, the kernel's tmpfs went with its last process
-        shutil.rmtree(workdir, ignore_errors=True)
-    return reaped
+            return False
+        return done == 0
+
+    def _discard(self, pid: int) -> None:
+        _kill_group(pid)
+        self.children.add(pid)  # collected like any killed kernel
+        self.exits[pid] = -signal.SIGKILL
+
+    def _drop_spare(self) -> None:
+        if self.spare is not None:
+            pid, ready, _ = self.spare
+            self.spare = None
+            os.close(ready)
+            self._discard(pid)
+
+    def _collect(self) -> None:
+        """Collect the exit of every kernel that has ended, without waiting for any."""
+        for pid in list(self.children):
+            try:
+                done, status = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                self.children.discard(pid)
+                continue
+            if done:
+                self.children.discard(pid)
+                self.exits.setdefault(pid, os.waitstatus_to_exitcode(status))
 
 
 def serve(requests, replies, own_pid_namespace: bool) -> None:
-    children: set[int] = set()
-    exits: dict[int, int] = {}
-    last_workdir = None  # without a sandbox, the folder ``reap`` deletes
+    server = Server((requests.fileno(), replies.fileno()), own_pid_namespace)
     for line in requests:
         request: dict = {}
         try:
             request = json.loads(line)
-            if request.get("op") == "reap":
-                reply = {"reaped": reap(children, last_workdir, own_pid_namespace)}
-                exits.clear()
-                last_workdir = None
-            else:
-                reply = handle(request, children, exits, (requests.fileno(), replies.fileno()))
-                if request.get("op") == "start" and "connection" not in request:
-                    last_workdir = request["cwd"]
+            if request.get("op") == "start":
+                request["sandboxed"] = own_pid_namespace
+            reply = server.handle(request)
         except (ValueError, KeyError, TypeError, AttributeError, OSError) as error:
             reply = {"error": f"bad request: {type(error).__name__}: {error}"}
         reply["id"] = request.get("id") if isinstance(request, dict) else None
         replies.write(json.dumps(reply) + "\n")
         replies.flush()
-
-
-def handle(request: dict, children: set[int], exits: dict[int, int], protocol_fds: tuple[int, int]) -> dict:
-    """The reply to a ``start``, ``poll`` or ``signal`` request."""
-    op = request.get("op")
-    if op == "start":
-        pid, reply = start_kernel(request, protocol_fds)
-        children.add(pid)
-        return reply
-    if op == "poll":
-        pid = request["pid"]
-        if pid not in exits and pid in children:
-            done, status = os.waitpid(pid, os.WNOHANG)
-            if done:
-                exits[pid] = os.waitstatus_to_exitcode(status)
-        return {"exit": exits.get(pid)}
-    if op == "signal":
-        pid = request["pid"]
         try:
-            os.killpg(pid, request["signal"])
-        except (ProcessLookupError, PermissionError):
+            server.after_reply()
+        except OSError:  # no spare this time; the next start forks its kernel itself
             pass
-        if request["signal"] == signal.SIGKILL and pid in children and pid not in exits:
-            _, status = os.waitpid(pid, 0)  # immediate after SIGKILL; the next poll says "exited"
-            exits[pid] = os.waitstatus_to_exitcode(status)
-        return {"ok": True}
-    return {"error": f"unknown op {op!r}"}
 
 
-def address_space_mib() -> int:
-    """This process's virtual memory size: the floor under every forked kernel's memory limit."""
+def memory_mib(field: str = "VmSize") -> int:
+    """This process's virtual memory size (``VmData``: its data segment), in MiB: the floor
+    under every forked kernel's memory limit."""
     with open("/proc/self/status") as status:
         for line in status:
-            if line.startswith("VmSize:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) // 1024
     return 0
 
@@ -438,7 +615,8 @@ def main() -> None:
     ctypes.CDLL(None).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     preload = sys.argv[sys.argv.index("--preload") + 1].split(",") if "--preload" in sys.argv else []
     warm_up([name for name in preload if name])
-    sys.stdout.write(json.dumps({"ready": os.getpid(), "address_space_mib": address_space_mib()}) + "\n")
+    sys.stdout.write(json.dumps({"ready": os.getpid(), "address_space_mib": memory_mib(),
+                                 "data_mib": memory_mib("VmData")}) + "\n")
     sys.stdout.flush()
     global KERNEL_UID
     if "--kernel-uid" in sys.argv:

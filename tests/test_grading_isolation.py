@@ -3,7 +3,9 @@
 1. ``a-honest`` leaves private notes in every folder it can write;
 2. ``b-attacker`` looks for them, then attacks the next kernels: notes everywhere, IPython
    start-up files and configs, squatted socket names, /tmp and the socket folder filled past
-   the disk limit, a daemon that keeps copying whatever it finds;
+   the disk limit, System V IPC objects, a stop signal to every process in reach (the next
+   submission's kernel is started while this one runs), a daemon that keeps copying whatever
+   it finds;
 3. ``c-honest`` is graded right after the attacker;
 4. ``d-reader`` publishes, through its own answers, whatever of the others it can still see;
 5. ``e-honest`` closes the batch.
@@ -45,6 +47,7 @@ DISK_MIB = 16
 SECRET = "private-notes-of-a-honest"   # what a-honest writes; nobody else may read it
 PLANTED = "planted-by-b-attacker"      # what b-attacker leaves; nobody after it may find it
 DAEMON_MARK = "isolation-daemon-7731"  # in the attacker daemon's command line
+SYSV_KEY = 0x7731                       # the System V IPC key the attacker plants under
 
 HONEST_NOTES = f"""
 import os, pathlib
@@ -82,6 +85,10 @@ def _look_around():
             pass
     if 'POISONED' in dir(__import__('builtins')):
         found.append('builtins.POISONED')
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.shmget({SYSV_KEY}, 0, 0) >= 0 or libc.msgget({SYSV_KEY}, 0) >= 0:
+        found.append('System V IPC')
     return sorted(set(found))
 seen = _look_around()
 print('SEEN', seen)
@@ -103,7 +110,7 @@ for _ in range(600):
 """
 
 ATTACK = LOOK_AROUND + f"""
-import os, subprocess, sys, pathlib
+import os, signal, subprocess, sys, pathlib
 print('EARLIER', seen)
 homes = {{os.environ.get('HOME', '/tmp'), '/tmp', os.getcwd(), '/tmp/home'}}
 homes |= {{f'/tmp/submission-{{n}}' for n in range(1, 12)}} | {{'/tmp/submission', '/root'}}
@@ -150,6 +157,19 @@ for folder in glob.glob('/tmp/.kernel-*') + ['/tmp', '/dev/shm', os.environ.get(
             break
 print('WRITTEN_MIB', written // (1 << 20))
 print('UNSHARE', subprocess.run(['unshare', '-Ur', 'true'], capture_output=True).returncode)
+# System V shared memory and message queues outlive their processes: plant one of each.
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+libc.shmat.restype = ctypes.c_void_p
+segment = libc.shmget({SYSV_KEY}, 4096, 0o1666)
+if segment >= 0:
+    ctypes.memmove(libc.shmat(segment, None, 0), {PLANTED!r}.encode(), len({PLANTED!r}))
+print('SYSV', segment >= 0, libc.msgget({SYSV_KEY}, 0o1666) >= 0)
+# Stop every process in reach: the next submission's kernel is already waiting.
+try:
+    os.kill(-1, signal.SIGSTOP)  # every process it may signal, but itself
+except OSError:
+    pass
 subprocess.Popen([sys.executable, '-c', {DAEMON!r}], start_new_session=True,
                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 """
@@ -244,6 +264,7 @@ def test_the_attack_ran_and_saw_nothing_earlier(graded):
     assert planted > 5 and squatted > 10  # the attack really wrote where it could
     assert 0 < written <= DISK_MIB       # /tmp, the socket folder and /dev/shm share one limit
     assert "UNSHARE " in output and "UNSHARE 0" not in output   # no nested user namespace
+    assert "SYSV True True" in output    # it planted System V IPC objects, which outlive processes
 
 
 def test_a_later_reader_sees_nothing(graded):
@@ -371,3 +392,32 @@ def test_stopping_while_a_sandbox_starts_leaves_nothing():
     error = asyncio.run(scenario())
     assert isinstance(error, WorkerDied) and time.monotonic() - started < 30
     assert [name for name in _descendants(os.getpid()).values() if name == "bwrap"] == []
+
+
+def test_with_a_gpu_memory_is_bounded_by_data_not_address_space():
+    """CUDA reserves tens of GiB of address space at start (PROT_NONE, like the reservation
+    below): under RLIMIT_AS it cannot start. With devices passed in, the bound is RLIMIT_DATA,
+    which ignores reservations and still stops a kernel that really allocates too much."""
+    from autograder import execute
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    reserve = "import mmap\nreserved = mmap.mmap(-1, 64 << 30, flags=mmap.MAP_PRIVATE, prot=0)  # PROT_NONE\nprint('reserved')\n"
+    hog = "import torch\nhog = torch.ones((3 << 30) // 4)\nprint('allocated')\n"  # 3 GiB, over 1 GiB
+
+    async def scenario(devices: list[str]) -> list[str]:
+        limits = Limits(memory_mib=1024)
+        worker = WarmWorker(0, limits, {"OMP_NUM_THREADS": "1"}, devices=devices)
+        await worker.start()
+        try:
+            notebook = new_notebook(cells=[new_code_cell(reserve), new_code_cell(hog)])
+            run = await execute.execute(worker, notebook, limits)
+            return ["".join(o.get("text", "") + o.get("ename", "") for o in c.outputs) for c in notebook.cells] \
+                + run.status
+        finally:
+            await worker.stop()
+
+    # /dev/null stands in for the NVIDIA device files: what matters is that devices are passed.
+    with_gpu = asyncio.run(scenario(["/dev/null"]))
+    assert with_gpu[0] == "reserved\n" and "allocated" not in with_gpu[1] and "out-of-memory" in with_gpu
+    cpu_only = asyncio.run(scenario([]))
+    assert "reserved" not in cpu_only[0] and "out-of-memory" in cpu_only
