@@ -104,15 +104,18 @@ EOF
         GRADE_OPTS="$GRADE_OPTS $added"
         echo "$added" > "$WORK/grade_opts"
         if [[ "$COURSE_DEVICE" == cuda* ]]; then
-            echo "== CUDA under an address-space limit like a grading kernel's (RLIMIT_AS = the interpreter's + 2048 MiB)"
+            echo "== CUDA under a data-segment limit like a GPU grading kernel's (RLIMIT_DATA = the interpreter's + 2048 MiB)"
             "$PY" - <<'EOF'
 import re, resource, torch
-vm_kib = int(re.search(r"VmSize:\s+(\d+)", open("/proc/self/status").read()).group(1))
-resource.setrlimit(resource.RLIMIT_AS, ((vm_kib + 2048 * 1024) * 1024,) * 2)
+data_kib = int(re.search(r"VmData:\s+(\d+)", open("/proc/self/status").read()).group(1))
+resource.setrlimit(resource.RLIMIT_DATA, ((data_kib + 2048 * 1024) * 1024,) * 2)
 try:
-    print("ok:", torch.ones(3, device="cuda").sum().item(), "with RLIMIT_AS", vm_kib // 1024 + 2048, "MiB")
-except Exception as error:  # noqa: BLE001 -- the point is to see it
-    print(f"CUDA FAILS UNDER RLIMIT_AS ({vm_kib // 1024 + 2048} MiB): {type(error).__name__}: {error}")
+    print("ok:", torch.ones(3, device="cuda").sum().item(), "with RLIMIT_DATA", data_kib // 1024 + 2048, "MiB")
+    torch.ones((3 << 30) // 4)  # 3 GiB of host memory: over the limit
+    print("NOT BOUNDED: a 3 GiB host tensor was allocated under the data limit")
+except RuntimeError as error:  # noqa: BLE001 -- the point is to see it
+    print(f"stopped as it should: {str(error)[:160]}" if "allocate" in str(error)
+          else f"CUDA FAILS UNDER RLIMIT_DATA: {type(error).__name__}: {error}")
 EOF
         fi
         echo "== one answered assignment graded on $COURSE_DEVICE (default limits)"
