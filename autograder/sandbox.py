@@ -171,7 +171,7 @@ def sandbox_command(uid: int | None, limits: Limits, env: dict[str, str], device
     env = {**env, "PYTHONPATH": str(Path(utils.__file__).resolve().parent.parent)}
     for key, value in env.items():
         command += ["--setenv", key, value]
-    server = [sys.executable, str(WARM_KERNEL_SCRIPT), "--sandboxed"]
+    server = [sys.executable, str(WARM_KERNEL_SCRIPT), "--sandboxed", *(["--gpu"] if devices else [])]
     if preload:
         server += ["--preload", ",".join(preload)]
     if os.geteuid() == 0:

@@ -80,6 +80,7 @@ MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
 LINUX_CAPABILITY_VERSION_3 = 0x20080522
 KERNEL_UID: int | None = None  # set from --kernel-uid: the uid student code runs as
 START_TIMEOUT_S = 20.0         # a forked kernel must have set up its fresh state by then
+STOP_TIMEOUT_S = 10.0          # with a GPU, a killed kernel's namespace must have ended by then
 MiB = 1024 * 1024
 
 libc = ctypes.CDLL(None, use_errno=True)
@@ -325,7 +326,7 @@ def become_kernel(request: dict, protocol_fds: tuple[int, int], ready_fd: int) -
             namespace_init(status_write, keeper_alive, lambda: run_kernel(request, env, connection_file))
         os.close(status_write)
         os.close(keeper_alive)
-        ready = {"setup_ms": round((time.perf_counter() - started) * 1000, 2),
+        ready = {"setup_ms": round((time.perf_counter() - started) * 1000, 2), "init": init,
                  "connection": {"ip": connection["ip"], "key": connection["key"]}}
         os.write(ready_fd, (json.dumps(ready) + "\n").encode())
         os.close(ready_fd)
@@ -454,11 +455,17 @@ class Server:
     every kernel has namespaces of its own (``fresh_state``): the running submission can
     neither name, signal, trace nor read the spare. A spare is handed out only for a request
     with the same working folder, environment and limits it was forked with.
+
+    With a GPU (``gpu``) there is no spare, and a killed kernel is waited for until its whole
+    PID namespace is gone (its init's pidfd), so no CUDA context outlives its submission when
+    the next kernel starts: a spare kernel was seen to start without CUDA on an H200.
     """
 
-    def __init__(self, protocol_fds: tuple[int, int], own_pid_namespace: bool):
+    def __init__(self, protocol_fds: tuple[int, int], own_pid_namespace: bool, gpu: bool = False):
         self.protocol_fds = protocol_fds
         self.own_pid_namespace = own_pid_namespace
+        self.gpu = gpu
+        self.inits: dict[int, int] = {}       # with a GPU: keeper pid -> pidfd of its namespace's init
         self.children: set[int] = set()       # kernels handed out, until reaped
         self.exits: dict[int, int] = {}
         self.spare: tuple[int, int, dict] | None = None  # (pid, ready pipe, request it was forked for)
@@ -493,9 +500,15 @@ class Server:
         if reply is None:
             reply = await_ready(*fork_kernel(request, self.protocol_fds))
         self.children.add(reply["pid"])
+        init = reply.pop("init", None)
+        if self.gpu and isinstance(init, int):
+            try:  # the init is the keeper's unreaped child until the keeper ends: its pid is its own
+                self.inits[reply["pid"]] = os.pidfd_open(init)
+            except OSError:
+                pass
         if not request.get("sandboxed"):
             self.last_workdir = request["cwd"]
-        elif "error" not in reply:
+        elif "error" not in reply and not self.gpu:
             self._spare_wanted = wanted
         return reply
 
@@ -519,6 +532,10 @@ class Server:
         if signum == signal.SIGKILL and pid not in self.exits:
             # Dead from here on: no line of it runs again. Its exit is collected later, off the
             # grader's path; its namespaces hold nothing another kernel can reach meanwhile.
+            # With a GPU it is waited for: its CUDA context must be gone before the next start.
+            if self.gpu:
+                self._await_end(pid)
+        if signum == signal.SIGKILL and pid not in self.exits:
             done, status = os.waitpid(pid, os.WNOHANG)
             self.exits[pid] = os.waitstatus_to_exitcode(status) if done else -signal.SIGKILL
             if done:
@@ -536,7 +553,10 @@ class Server:
         reaped = 0
         for pid in list(self.children):
             _kill_group(pid)
-            if self.own_pid_namespace:
+            if self.gpu:
+                self._await_end(pid)
+                done = pid not in self.children
+            elif self.own_pid_namespace:
                 done, _ = os.waitpid(pid, os.WNOHANG)
             else:
                 done, _ = os.waitpid(pid, 0)
@@ -544,10 +564,30 @@ class Server:
                 self.children.discard(pid)
                 reaped += 1
         self.exits.clear()
+        for handle in self.inits.values():
+            os.close(handle)
+        self.inits.clear()
         if self.last_workdir:
             shutil.rmtree(self.last_workdir, ignore_errors=True)
             self.last_workdir = None
         return reaped
+
+    def _await_end(self, pid: int) -> None:
+        """Wait (bounded) until a killed kernel's keeper and its whole PID namespace have ended."""
+        deadline = time.monotonic() + STOP_TIMEOUT_S
+        handle = self.inits.get(pid)
+        if handle is not None:
+            select.select([handle], [], [], STOP_TIMEOUT_S)  # readable once the init has exited
+        while time.monotonic() < deadline:
+            try:
+                done, status = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if done:
+                self.children.discard(pid)
+                self.exits.setdefault(pid, os.waitstatus_to_exitcode(status))
+                return
+            time.sleep(0.002)
 
     def _alive(self, pid: int) -> bool:
         try:
@@ -581,8 +621,8 @@ class Server:
                 self.exits.setdefault(pid, os.waitstatus_to_exitcode(status))
 
 
-def serve(requests, replies, own_pid_namespace: bool) -> None:
-    server = Server((requests.fileno(), replies.fileno()), own_pid_namespace)
+def serve(requests, replies, own_pid_namespace: bool, gpu: bool = False) -> None:
+    server = Server((requests.fileno(), replies.fileno()), own_pid_namespace, gpu)
     for line in requests:
         request: dict = {}
         try:
@@ -623,7 +663,7 @@ def main() -> None:
         KERNEL_UID = int(sys.argv[sys.argv.index("--kernel-uid") + 1])
     # In the sandbox, bubblewrap's init is PID 1 and this server its child.
     own_pid_namespace = "--sandboxed" in sys.argv and os.getppid() == 1
-    serve(sys.stdin, sys.stdout, own_pid_namespace)
+    serve(sys.stdin, sys.stdout, own_pid_namespace, gpu="--gpu" in sys.argv)
 
 
 if __name__ == "__main__":

@@ -171,7 +171,7 @@ def main() -> None:
         unchanged_wall = run([autograder, "grade", *names, "--no-progress"], course)
 
         best = max(worker_counts)
-        wall, scores, cell_seconds, worker_seconds = ours[best]
+        wall, scores, cell_seconds, _ = ours[best]
         disagree = [(key, stock.get(key), scores.get(key)) for key in sorted(set(stock) | set(scores))
                     if stock.get(key) != scores.get(key)]
         print(f"\nOwn cells of all notebooks (kernel-reported): {cell_seconds:.1f} s CPU, "
@@ -187,9 +187,10 @@ def main() -> None:
                   f"{overhead:>15.3f}{stock_wall / w_wall:>10.2f}")
         print(f"{'autograder grade, unchanged batch':<34}{unchanged_wall:>9.1f}{notebooks / unchanged_wall:>8.2f}"
               f"{'—':>15}{stock_wall / unchanged_wall:>10.2f}")
-        in_worker = (worker_seconds - cell_seconds) / notebooks
-        print(f"\nPer-notebook time inside a worker beyond the cells (fork, kernel start, nbclient, reap): "
-              f"{in_worker:.3f} s")
+        print("\nPer-notebook time inside a worker beyond the cells (kernel start, nbclient, stop):")
+        for workers in worker_counts:
+            _, _, w_cells, w_in_worker = ours[workers]
+            print(f"  {workers} worker(s) on {os.cpu_count()} cores: {(w_in_worker - w_cells) / notebooks:.3f} s")
         if len(worker_counts) > 1:
             one, many = ours[min(worker_counts)][0], ours[best][0]
             print(f"Scaling {min(worker_counts)} → {best} workers: {one / many:.2f}× "

@@ -397,7 +397,9 @@ def test_stopping_while_a_sandbox_starts_leaves_nothing():
 def test_with_a_gpu_memory_is_bounded_by_data_not_address_space():
     """CUDA reserves tens of GiB of address space at start (PROT_NONE, like the reservation
     below): under RLIMIT_AS it cannot start. With devices passed in, the bound is RLIMIT_DATA,
-    which ignores reservations and still stops a kernel that really allocates too much."""
+    which ignores reservations and still stops a kernel that really allocates too much.
+    Also with devices, no spare kernel waits, and a finished kernel's processes are all gone
+    when the next could start (a CUDA context must not outlive its submission)."""
     from autograder import execute
     from nbformat.v4 import new_code_cell, new_notebook
 
@@ -411,13 +413,17 @@ def test_with_a_gpu_memory_is_bounded_by_data_not_address_space():
         try:
             notebook = new_notebook(cells=[new_code_cell(reserve), new_code_cell(hog)])
             run = await execute.execute(worker, notebook, limits)
+            left = sorted(_descendants(worker.sandbox_init_pid).values())  # the server, and any spare
             return ["".join(o.get("text", "") + o.get("ename", "") for o in c.outputs) for c in notebook.cells] \
-                + run.status
+                + run.status + [f"processes {len(left)}"]
         finally:
             await worker.stop()
 
     # /dev/null stands in for the NVIDIA device files: what matters is that devices are passed.
     with_gpu = asyncio.run(scenario(["/dev/null"]))
     assert with_gpu[0] == "reserved\n" and "allocated" not in with_gpu[1] and "out-of-memory" in with_gpu
+    assert "processes 1" in with_gpu    # the server alone
     cpu_only = asyncio.run(scenario([]))
     assert "reserved" not in cpu_only[0] and "out-of-memory" in cpu_only
+    # the server and the spare (its keeper, init and kernel), and perhaps the last kernel, dying
+    assert int(cpu_only[-1].split()[1]) >= 4
