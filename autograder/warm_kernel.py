@@ -250,7 +250,8 @@ def warm_up(extra_modules: list[str] = ()) -> None:
 def apply_limits(limits: dict) -> None:
     """Resource limits of one kernel; inherited by everything it starts."""
     pairs = {
-        resource.RLIMIT_CPU: limits["cpu_seconds"],
+        # SIGXCPU at the limit (read as ``cpu-limit``), SIGKILL a second later if it is caught
+        resource.RLIMIT_CPU: (limits["cpu_seconds"], limits["cpu_seconds"] + 1),
         resource.RLIMIT_NPROC: limits["processes"],
         resource.RLIMIT_NOFILE: limits["open_files"],
         resource.RLIMIT_FSIZE: limits["file_size_mib"] * MiB,
@@ -261,7 +262,8 @@ def apply_limits(limits: dict) -> None:
     if limits.get("data_mib"):
         pairs[resource.RLIMIT_DATA] = limits["data_mib"] * MiB
     for which, value in pairs.items():
-        resource.setrlimit(which, (int(value), int(value)))
+        soft, hard = value if isinstance(value, tuple) else (value, value)
+        resource.setrlimit(which, (int(soft), int(hard)))
 
 
 # Where each kernel keeps what it writes, on its own fresh tmpfs (see ``fresh_state``).
@@ -403,8 +405,13 @@ def keep(init: int, status_fd: int) -> None:
     code = os.waitstatus_to_exitcode(status)
     if code < 0:
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        signal.signal(-code, signal.SIG_DFL)
+        if -code != signal.SIGKILL:  # SIGKILL's action cannot be set, and needs no setting
+            try:
+                signal.signal(-code, signal.SIG_DFL)
+            except (OSError, ValueError):
+                pass
         os.kill(os.getpid(), -code)
+        os.kill(os.getpid(), signal.SIGKILL)  # a signal whose default is not to end a process
     os._exit(code & 0xFF)
 
 

@@ -427,3 +427,27 @@ def test_with_a_gpu_memory_is_bounded_by_data_not_address_space():
     assert "reserved" not in cpu_only[0] and "out-of-memory" in cpu_only
     # the server and the spare (its keeper, init and kernel), and perhaps the last kernel, dying
     assert int(cpu_only[-1].split()[1]) >= 4
+
+
+def test_how_a_kernel_ended_reaches_the_grader_through_its_keeper():
+    """The server sees a kernel's keeper, not the kernel: the keeper ends as the kernel ended,
+    so an exit code and the CPU-limit signal are told apart as before."""
+    from autograder import execute
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    async def scenario() -> list[list[str]]:
+        limits = Limits(cpu_seconds=2)
+        worker = WarmWorker(0, limits, {"OMP_NUM_THREADS": "1"})
+        await worker.start()
+        try:
+            statuses = []
+            for code in ("import os\nos._exit(3)\n", "while True:\n    pass\n"):
+                run = await execute.execute(worker, new_notebook(cells=[new_code_cell(code)]), limits)
+                statuses.append(run.status + run.notes)
+            return statuses
+        finally:
+            await worker.stop()
+
+    exited, spun = asyncio.run(scenario())
+    assert exited[0] == "crash" and "exit code 3" in exited[1], exited
+    assert spun[0] == "cpu-limit", spun
